@@ -1,0 +1,295 @@
+/*
+ * json_out.c
+ *		The JSON text writer of service_items.
+ *
+ * Writes compact JSON text straight into one StringInfo: keys in the order
+ * of SPEC §4, integers with pg_lltoa, amounts from whole cents, times as
+ * "HH:MM", and every string through escape_json.  No jsonb, no per-value
+ * output functions, no allocation per row (text is copied into one reused
+ * scratch buffer to get the NUL terminator escape_json needs before
+ * PostgreSQL 17).
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+
+#include "json_out.h"
+
+/* append_literal appends a string constant without measuring it at run time. */
+#define append_literal(buf, s) appendBinaryStringInfo((buf), (s), sizeof(s) - 1)
+
+static inline void
+append_int64(StringInfo buf, int64 value)
+{
+	char		digits[MAXINT8LEN + 1];
+	int			len = pg_lltoa(value, digits);
+
+	appendBinaryStringInfo(buf, digits, len);
+}
+
+static inline void
+append_bool(StringInfo buf, bool value)
+{
+	if (value)
+		append_literal(buf, "true");
+	else
+		append_literal(buf, "false");
+}
+
+/*
+ * append_cents writes a numeric(10,2) value held as whole cents as a JSON
+ * number without trailing zeros: 100000 -> 1000, 1250 -> 12.5, 5 -> 0.05.
+ */
+static void
+append_cents(StringInfo buf, int64 cents)
+{
+	int64		whole = cents / 100;
+	int			frac = (int) (cents % 100);
+
+	if (frac < 0)
+	{
+		frac = -frac;
+		if (whole == 0)
+			appendStringInfoChar(buf, '-');
+	}
+	append_int64(buf, whole);
+	if (frac != 0)
+	{
+		appendStringInfoChar(buf, '.');
+		appendStringInfoChar(buf, (char) ('0' + frac / 10));
+		if (frac % 10 != 0)
+			appendStringInfoChar(buf, (char) ('0' + frac % 10));
+	}
+}
+
+/* append_time_hhmm writes a time of day as the JSON string "HH:MM". */
+static void
+append_time_hhmm(StringInfo buf, TimeADT time)
+{
+	int			minutes = (int) (time / USECS_PER_MINUTE);
+	int			hours = minutes / 60;
+	char		text[8];
+
+	minutes %= 60;
+	text[0] = '"';
+	text[1] = (char) ('0' + hours / 10);
+	text[2] = (char) ('0' + hours % 10);
+	text[3] = ':';
+	text[4] = (char) ('0' + minutes / 10);
+	text[5] = (char) ('0' + minutes % 10);
+	text[6] = '"';
+	appendBinaryStringInfo(buf, text, 7);
+}
+
+/* append_text writes a text value as a JSON string. */
+static void
+append_text(SiJsonWriter *writer, const struct varlena *value)
+{
+	const char *data = VARDATA_ANY(value);
+	int			len = VARSIZE_ANY_EXHDR(value);
+
+#if PG_VERSION_NUM >= 170000
+	escape_json_with_len(writer->buf, data, len);
+#else
+	resetStringInfo(&writer->scratch);
+	appendBinaryStringInfo(&writer->scratch, data, len);
+	escape_json(writer->buf, writer->scratch.data);
+#endif
+}
+
+static void
+write_assignments(StringInfo buf, const SiAssociations *assoc,
+				  const SiItem *item)
+{
+	const int64 *ids = assoc->assignments + item->assignments.first;
+
+	append_literal(buf, ",\"practitioner_assignments\":[");
+	for (int i = 0; i < item->assignments.count; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(buf, ',');
+		append_int64(buf, ids[i]);
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/*
+ * write_billing writes {"<practitioner id>": [scenario, ...], ...}; the rows
+ * come ordered by practitioner, then id.
+ */
+static void
+write_billing(SiJsonWriter *writer, const SiAssociations *assoc,
+			  const SiItem *item)
+{
+	StringInfo	buf = writer->buf;
+	const SiBilling *rows = assoc->billing + item->billing.first;
+	bool		show_share = assoc->request->show_revenue_share;
+
+	append_literal(buf, ",\"billing_scenarios\":{");
+	for (int i = 0; i < item->billing.count; i++)
+	{
+		const SiBilling *b = &rows[i];
+
+		if (i == 0 || b->practitioner_id != rows[i - 1].practitioner_id)
+		{
+			if (i > 0)
+				append_literal(buf, "],");
+			appendStringInfoChar(buf, '"');
+			append_int64(buf, b->practitioner_id);
+			append_literal(buf, "\":[");
+		}
+		else
+			appendStringInfoChar(buf, ',');
+
+		append_literal(buf, "{\"id\":");
+		append_int64(buf, b->id);
+		append_literal(buf, ",\"name\":");
+		append_text(writer, b->name);
+		append_literal(buf, ",\"amount\":");
+		append_cents(buf, b->amount_cents);
+		append_literal(buf, ",\"revenue_share\":");
+		if (show_share)
+			append_cents(buf, b->share_cents);
+		else
+			append_literal(buf, "null");
+		append_literal(buf, ",\"is_default\":");
+		append_bool(buf, b->is_default);
+		appendStringInfoChar(buf, '}');
+	}
+	if (item->billing.count > 0)
+		appendStringInfoChar(buf, ']');
+	appendStringInfoChar(buf, '}');
+}
+
+static void
+write_resources(SiJsonWriter *writer, const SiAssociations *assoc,
+				const SiItem *item)
+{
+	StringInfo	buf = writer->buf;
+	const SiResource *rows = assoc->resources + item->resources.first;
+
+	append_literal(buf, ",\"resource_requirements\":[");
+	for (int i = 0; i < item->resources.count; i++)
+	{
+		const SiResource *r = &rows[i];
+
+		if (i > 0)
+			appendStringInfoChar(buf, ',');
+		append_literal(buf, "{\"id\":");
+		append_int64(buf, r->id);
+		append_literal(buf, ",\"resource_type_id\":");
+		append_int64(buf, r->resource_type_id);
+		append_literal(buf, ",\"resource_type_name\":");
+		append_text(writer, r->type_name);
+		append_literal(buf, ",\"quantity\":");
+		append_int64(buf, r->quantity);
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+static void
+write_follow_ups(SiJsonWriter *writer, const SiAssociations *assoc,
+				 const SiItem *item)
+{
+	StringInfo	buf = writer->buf;
+	const SiFollowUp *rows = assoc->follow_ups + item->follow_ups.first;
+
+	append_literal(buf, ",\"follow_up_messages\":[");
+	for (int i = 0; i < item->follow_ups.count; i++)
+	{
+		const SiFollowUp *f = &rows[i];
+
+		if (i > 0)
+			appendStringInfoChar(buf, ',');
+		append_literal(buf, "{\"id\":");
+		append_int64(buf, f->id);
+		if (f->specific_time)
+		{
+			append_literal(buf, ",\"timing_mode\":\"specific_time\""
+						   ",\"hours_after\":null,\"days_after\":");
+			append_int64(buf, f->days_after);
+			append_literal(buf, ",\"time_of_day\":");
+			append_time_hhmm(buf, f->time_of_day);
+		}
+		else
+		{
+			append_literal(buf, ",\"timing_mode\":\"hours_after\""
+						   ",\"hours_after\":");
+			append_int64(buf, f->hours_after);
+			append_literal(buf, ",\"days_after\":null,\"time_of_day\":null");
+		}
+		append_literal(buf, ",\"message_template\":");
+		append_text(writer, f->message_template);
+		append_literal(buf, ",\"is_enabled\":");
+		append_bool(buf, f->is_enabled);
+		append_literal(buf, ",\"display_order\":");
+		append_int64(buf, f->display_order);
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* si_json_init prepares a writer that appends to buf. */
+void
+si_json_init(SiJsonWriter *writer, StringInfo buf)
+{
+	writer->buf = buf;
+	initStringInfo(&writer->scratch);
+}
+
+/*
+ * si_json_item writes one service item's object: id, version, assignments,
+ * and each section the request included (an excluded section's key is
+ * absent; an included one is present even when empty).
+ */
+void
+si_json_item(SiJsonWriter *writer, const SiAssociations *assoc,
+			 const SiItem *item)
+{
+	StringInfo	buf = writer->buf;
+	const SiLoadRequest *request = assoc->request;
+
+	append_literal(buf, "{\"service_item_id\":");
+	append_int64(buf, item->id);
+	append_literal(buf, ",\"version\":");
+	append_int64(buf, item->version);
+	write_assignments(buf, assoc, item);
+	if (request->billing)
+		write_billing(writer, assoc, item);
+	if (request->resources)
+		write_resources(writer, assoc, item);
+	if (request->follow_ups)
+		write_follow_ups(writer, assoc, item);
+	appendStringInfoChar(buf, '}');
+}
+
+/* si_json_document writes {"associations": [item, ...]}. */
+void
+si_json_document(SiJsonWriter *writer, const SiAssociations *assoc)
+{
+	StringInfo	buf = writer->buf;
+
+	append_literal(buf, "{\"associations\":[");
+	for (int i = 0; i < assoc->nitems; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (i > 0)
+			appendStringInfoChar(buf, ',');
+		si_json_item(writer, assoc, &assoc->items[i]);
+	}
+	append_literal(buf, "]}");
+}
+
+/*
+ * si_json_estimate guesses the document's size from its row count, so the
+ * output buffer is allocated once instead of doubled many times.
+ */
+size_t
+si_json_estimate(const SiAssociations *assoc)
+{
+	return 64 + (size_t) assoc->total_rows * 96;
+}

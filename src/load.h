@@ -1,0 +1,93 @@
+/*
+ * load.h
+ *		Set-oriented reads of a clinic's service item associations.
+ *
+ * si_load_associations runs one query per table (never one per item) and
+ * merges the rows by service item into the arrays below.  Each item points at
+ * a contiguous run of every section's array, in the order SPEC §4 wants.
+ * Text values point into the SPI result tuples: a SiAssociations is valid
+ * until SPI_finish.
+ */
+#ifndef SERVICE_ITEMS_LOAD_H
+#define SERVICE_ITEMS_LOAD_H
+
+#include "postgres.h"
+
+#include "utils/array.h"
+#include "utils/date.h"
+
+/* what to load, and for whom */
+typedef struct SiLoadRequest
+{
+	int64		clinic_id;
+	ArrayType  *item_ids;		/* NULL: every live item of the clinic */
+	bool		billing;
+	bool		resources;
+	bool		follow_ups;
+	bool		show_revenue_share;
+	bool		read_only;		/* false when the caller wrote before loading */
+} SiLoadRequest;
+
+/* a run [first, first + count) of one section's array */
+typedef struct SiRange
+{
+	int			first;
+	int			count;
+} SiRange;
+
+typedef struct SiItem
+{
+	int64		id;
+	int64		version;
+	SiRange		assignments;
+	SiRange		billing;
+	SiRange		resources;
+	SiRange		follow_ups;
+} SiItem;
+
+typedef struct SiBilling
+{
+	int64		practitioner_id;
+	int64		id;
+	int64		amount_cents;
+	int64		share_cents;
+	bool		is_default;
+	struct varlena *name;
+} SiBilling;
+
+typedef struct SiResource
+{
+	int64		id;
+	int64		resource_type_id;
+	int32		quantity;
+	struct varlena *type_name;
+} SiResource;
+
+typedef struct SiFollowUp
+{
+	int64		id;
+	int32		display_order;
+	bool		is_enabled;
+	bool		specific_time;	/* timing_mode: specific_time or hours_after */
+	int32		hours_after;	/* hours_after mode only */
+	int32		days_after;		/* specific_time mode only */
+	TimeADT		time_of_day;	/* specific_time mode only */
+	struct varlena *message_template;
+} SiFollowUp;
+
+typedef struct SiAssociations
+{
+	const SiLoadRequest *request;
+	int			nitems;
+	SiItem	   *items;			/* in (display_order, id) order */
+	int64	   *assignments;	/* practitioner ids */
+	SiBilling  *billing;
+	SiResource *resources;
+	SiFollowUp *follow_ups;
+	int64		total_rows;		/* rows of every section, to size output */
+} SiAssociations;
+
+extern void si_load_associations(const SiLoadRequest *request,
+								 SiAssociations *result);
+
+#endif							/* SERVICE_ITEMS_LOAD_H */

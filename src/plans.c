@@ -1,0 +1,191 @@
+/*
+ * plans.c
+ *		The per-backend cache of prepared SPI statements of service_items.
+ *
+ * All SQL the C code runs lives in the table below, so that a reviewer sees
+ * every statement in one place.  Values are only ever passed as $n
+ * parameters; every object and operator is schema-qualified, so a hostile
+ * search_path cannot capture any of them.
+ *
+ * A statement is prepared on first use with SPI_prepare and kept with
+ * SPI_keepplan, as ri_triggers.c does for foreign keys.  SPI_plan_is_valid
+ * tells us when DDL (say, a dropped index) made a kept plan stale; then it is
+ * freed and prepared again.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+
+#include "plans.h"
+
+typedef struct SiStatement
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[2];
+} SiStatement;
+
+/*
+ * The load's queries.  Each returns the rows of one table ordered by
+ * appointment_type_id first, so that load.c can merge them with the items in
+ * one pass.  Fixed-width columns come first and text last, which keeps
+ * heap_getattr on its fast path.
+ */
+#define LIVE_PRACTITIONER \
+	" AND m.is_active" \
+	" AND m.roles OPERATOR(pg_catalog.@>) '{practitioner}'::pg_catalog.text[]"
+
+static const SiStatement statements[SI_NUM_PLANS] = {
+	[SI_PLAN_ITEMS_ALL] = {
+		"SELECT a.id, a.associations_version"
+		"  FROM service_items.appointment_types a"
+		" WHERE a.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT a.is_deleted"
+		" ORDER BY a.display_order, a.id",
+		1, {INT8OID}
+	},
+	[SI_PLAN_ITEMS_SOME] = {
+		"SELECT a.id, a.associations_version"
+		"  FROM service_items.appointment_types a"
+		" WHERE a.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT a.is_deleted"
+		"   AND a.id OPERATOR(pg_catalog.=) ANY ($2)"
+		" ORDER BY a.display_order, a.id",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_ASSIGNMENTS_ALL] = {
+		"SELECT p.appointment_type_id, p.practitioner_id"
+		"  FROM service_items.practitioner_appointment_types p"
+		"  JOIN service_items.clinic_members m"
+		"    ON m.clinic_id OPERATOR(pg_catalog.=) p.clinic_id"
+		"   AND m.user_id OPERATOR(pg_catalog.=) p.practitioner_id"
+		" WHERE p.clinic_id OPERATOR(pg_catalog.=) $1" LIVE_PRACTITIONER
+		" ORDER BY p.appointment_type_id, p.practitioner_id",
+		1, {INT8OID}
+	},
+	[SI_PLAN_ASSIGNMENTS_SOME] = {
+		"SELECT p.appointment_type_id, p.practitioner_id"
+		"  FROM service_items.practitioner_appointment_types p"
+		"  JOIN service_items.clinic_members m"
+		"    ON m.clinic_id OPERATOR(pg_catalog.=) p.clinic_id"
+		"   AND m.user_id OPERATOR(pg_catalog.=) p.practitioner_id"
+		" WHERE p.clinic_id OPERATOR(pg_catalog.=) $1" LIVE_PRACTITIONER
+		"   AND p.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
+		" ORDER BY p.appointment_type_id, p.practitioner_id",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	/* amounts are numeric(10,2): exact as whole cents in a bigint */
+	[SI_PLAN_BILLING_ALL] = {
+		"SELECT b.appointment_type_id, b.practitioner_id, b.id,"
+		"       (b.amount OPERATOR(pg_catalog.*) 100)::pg_catalog.int8,"
+		"       (b.revenue_share OPERATOR(pg_catalog.*) 100)::pg_catalog.int8,"
+		"       b.is_default, b.name"
+		"  FROM service_items.billing_scenarios b"
+		" WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted"
+		" ORDER BY b.appointment_type_id, b.practitioner_id, b.id",
+		1, {INT8OID}
+	},
+	[SI_PLAN_BILLING_SOME] = {
+		"SELECT b.appointment_type_id, b.practitioner_id, b.id,"
+		"       (b.amount OPERATOR(pg_catalog.*) 100)::pg_catalog.int8,"
+		"       (b.revenue_share OPERATOR(pg_catalog.*) 100)::pg_catalog.int8,"
+		"       b.is_default, b.name"
+		"  FROM service_items.billing_scenarios b"
+		" WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted"
+		"   AND b.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
+		" ORDER BY b.appointment_type_id, b.practitioner_id, b.id",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_RESOURCES_ALL] = {
+		"SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity, t.name"
+		"  FROM service_items.appointment_resource_requirements r"
+		"  JOIN service_items.resource_types t"
+		"    ON t.clinic_id OPERATOR(pg_catalog.=) r.clinic_id"
+		"   AND t.id OPERATOR(pg_catalog.=) r.resource_type_id"
+		" WHERE r.clinic_id OPERATOR(pg_catalog.=) $1"
+		" ORDER BY r.appointment_type_id, r.id",
+		1, {INT8OID}
+	},
+	[SI_PLAN_RESOURCES_SOME] = {
+		"SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity, t.name"
+		"  FROM service_items.appointment_resource_requirements r"
+		"  JOIN service_items.resource_types t"
+		"    ON t.clinic_id OPERATOR(pg_catalog.=) r.clinic_id"
+		"   AND t.id OPERATOR(pg_catalog.=) r.resource_type_id"
+		" WHERE r.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND r.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
+		" ORDER BY r.appointment_type_id, r.id",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_FOLLOW_UPS_ALL] = {
+		"SELECT f.appointment_type_id, f.id, f.display_order, f.is_enabled,"
+		"       f.timing_mode OPERATOR(pg_catalog.=) 'specific_time',"
+		"       f.hours_after, f.days_after, f.time_of_day, f.message_template"
+		"  FROM service_items.follow_up_messages f"
+		" WHERE f.clinic_id OPERATOR(pg_catalog.=) $1"
+		" ORDER BY f.appointment_type_id, f.display_order",
+		1, {INT8OID}
+	},
+	[SI_PLAN_FOLLOW_UPS_SOME] = {
+		"SELECT f.appointment_type_id, f.id, f.display_order, f.is_enabled,"
+		"       f.timing_mode OPERATOR(pg_catalog.=) 'specific_time',"
+		"       f.hours_after, f.days_after, f.time_of_day, f.message_template"
+		"  FROM service_items.follow_up_messages f"
+		" WHERE f.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND f.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
+		" ORDER BY f.appointment_type_id, f.display_order",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+};
+
+static SPIPlanPtr plans[SI_NUM_PLANS];
+
+/*
+ * si_plan returns the kept plan of a statement, preparing it when this
+ * backend has none or DDL invalidated the one it had.  SPI must be connected.
+ */
+SPIPlanPtr
+si_plan(SiPlanId id)
+{
+	const SiStatement *stmt;
+	SPIPlanPtr	plan;
+
+	if (id < 0 || id >= SI_NUM_PLANS)
+		elog(ERROR, "service_items: unknown statement %d", (int) id);
+
+	if (plans[id] != NULL)
+	{
+		if (SPI_plan_is_valid(plans[id]))
+			return plans[id];
+		SPI_freeplan(plans[id]);
+		plans[id] = NULL;
+	}
+
+	stmt = &statements[id];
+	plan = SPI_prepare(stmt->sql, stmt->nargs, (Oid *) stmt->argtypes);
+	if (plan == NULL)
+		elog(ERROR, "service_items: SPI_prepare failed for statement %d: %s",
+			 (int) id, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "service_items: SPI_keepplan failed for statement %d",
+			 (int) id);
+	plans[id] = plan;
+	return plan;
+}
+
+/*
+ * si_execute runs a kept statement with its parameters and checks that SPI
+ * answered with the expected result code; it returns SPI_processed.
+ */
+uint64
+si_execute(SiPlanId id, Datum *values, const char *nulls, bool read_only,
+		   int expected)
+{
+	int			rc;
+
+	rc = SPI_execute_plan(si_plan(id), values, nulls, read_only, 0);
+	if (rc != expected)
+		elog(ERROR, "service_items: statement %d returned %s, expected %s",
+			 (int) id, SPI_result_code_string(rc),
+			 SPI_result_code_string(expected));
+	return SPI_processed;
+}

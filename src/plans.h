@@ -1,0 +1,34 @@
+/*
+ * plans.h
+ *		The per-backend cache of prepared SPI statements of service_items.
+ *
+ * Every statement the extension runs is listed once in plans.c, named by a
+ * SiPlanId.  si_plan() prepares it on first use, keeps it for the life of the
+ * backend and prepares it again when DDL made the kept plan stale.
+ */
+#ifndef SERVICE_ITEMS_PLANS_H
+#define SERVICE_ITEMS_PLANS_H
+
+#include "executor/spi.h"
+
+typedef enum SiPlanId
+{
+	/* loading: "all" reads the whole clinic, "some" takes an id array in $2 */
+	SI_PLAN_ITEMS_ALL,
+	SI_PLAN_ITEMS_SOME,
+	SI_PLAN_ASSIGNMENTS_ALL,
+	SI_PLAN_ASSIGNMENTS_SOME,
+	SI_PLAN_BILLING_ALL,
+	SI_PLAN_BILLING_SOME,
+	SI_PLAN_RESOURCES_ALL,
+	SI_PLAN_RESOURCES_SOME,
+	SI_PLAN_FOLLOW_UPS_ALL,
+	SI_PLAN_FOLLOW_UPS_SOME,
+	SI_NUM_PLANS
+} SiPlanId;
+
+extern SPIPlanPtr si_plan(SiPlanId id);
+extern uint64 si_execute(SiPlanId id, Datum *values, const char *nulls,
+						 bool read_only, int expected);
+
+#endif							/* SERVICE_ITEMS_PLANS_H */
