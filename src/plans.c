@@ -73,12 +73,9 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 		" ORDER BY p.appointment_type_id, p.practitioner_id",
 		2, {INT8OID, INT8ARRAYOID}
 	},
-	/* amounts are numeric(10,2): exact as whole cents in a bigint */
 	[SI_PLAN_BILLING_ALL] = {
 		"SELECT b.appointment_type_id, b.practitioner_id, b.id,"
-		"       (b.amount OPERATOR(pg_catalog.*) 100)::pg_catalog.int8,"
-		"       (b.revenue_share OPERATOR(pg_catalog.*) 100)::pg_catalog.int8,"
-		"       b.is_default, b.name"
+		"       b.is_default, b.amount, b.revenue_share, b.name"
 		"  FROM service_items.billing_scenarios b"
 		" WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted"
 		" ORDER BY b.appointment_type_id, b.practitioner_id, b.id",
@@ -86,9 +83,7 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 	},
 	[SI_PLAN_BILLING_SOME] = {
 		"SELECT b.appointment_type_id, b.practitioner_id, b.id,"
-		"       (b.amount OPERATOR(pg_catalog.*) 100)::pg_catalog.int8,"
-		"       (b.revenue_share OPERATOR(pg_catalog.*) 100)::pg_catalog.int8,"
-		"       b.is_default, b.name"
+		"       b.is_default, b.amount, b.revenue_share, b.name"
 		"  FROM service_items.billing_scenarios b"
 		" WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted"
 		"   AND b.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
