@@ -50,7 +50,7 @@ LANGUAGE sql AS $$
     SELECT o, e FROM pg_catalog.json_array_elements(doc -> 'associations') WITH ORDINALITY AS x(e, o)
 $$;
 
-DELETE FROM service_items.clinics WHERE id BETWEEN 5000001 AND 5000004;
+DELETE FROM service_items.clinics WHERE id BETWEEN 5000001 AND 5000005;
 
 ---------------------------------------------------------------------------
 -- Clinic A (5000001): the fixture of most checks.  Rows are inserted out of
@@ -210,6 +210,31 @@ SELECT (f ->> 'id')::bigint AS id, f -> 'timing_mode' AS timing_mode, f -> 'hour
   FROM load_basic.items(service_items.bulk_load_associations(5000001)) i,
        pg_catalog.json_array_elements(i.item -> 'follow_up_messages') f
  ORDER BY 1;
+
+-- A sweep of amounts of every magnitude and scale (clinic E, 5000005): each
+-- is written as the shortest exact decimal, trim_scale(amount)::text.
+INSERT INTO service_items.clinics (id, name) VALUES (5000005, 'Clinic E (amounts)');
+INSERT INTO service_items.clinic_members (clinic_id, user_id, full_name, roles)
+VALUES (5000005, 5801, 'Dr. Amount', '{practitioner}');
+INSERT INTO service_items.appointment_types (clinic_id, id, name, duration_minutes)
+VALUES (5000005, 5802, 'Amounts', 30);
+INSERT INTO service_items.practitioner_appointment_types (clinic_id, appointment_type_id, practitioner_id)
+VALUES (5000005, 5802, 5801);
+INSERT INTO service_items.billing_scenarios (clinic_id, appointment_type_id, practitioner_id, name, amount, revenue_share)
+SELECT 5000005, 5802, 5801, 'amount ' || v, v, pg_catalog.round(v / 3, 2)
+  FROM (SELECT ((k::bigint * 2654435761) % (10::numeric ^ e)::bigint)::numeric / 100
+          FROM pg_catalog.generate_series(1, 60) k, pg_catalog.generate_series(1, 10) e
+        UNION
+        SELECT x FROM pg_catalog.unnest('{0, 0.01, 0.09, 0.1, 0.5, 0.99, 1, 9.99, 10, 10.5, 99.99, 100, 100.1,
+                                           9999, 9999.99, 10000, 10000.01, 10000.1, 99990000.01, 12345678.9,
+                                           10000000, 99999999, 99999999.9, 99999999.99}'::numeric[]) AS u(x)) AS a(v);
+SELECT pg_catalog.count(*) AS amounts,
+       pg_catalog.count(*) FILTER (WHERE (s -> 'amount')::text = pg_catalog.trim_scale(b.amount)::text
+                                     AND (s -> 'revenue_share')::text = pg_catalog.trim_scale(b.revenue_share)::text) AS exact,
+       pg_catalog.min(b.amount) AS min, pg_catalog.max(b.amount) AS max,
+       pg_catalog.count(DISTINCT pg_catalog.scale(pg_catalog.trim_scale(b.amount))) AS scales
+  FROM pg_catalog.json_array_elements(service_items.bulk_load_associations(5000005) #> '{associations,0,billing_scenarios,5801}') s
+  JOIN service_items.billing_scenarios b ON b.clinic_id = 5000005 AND b.id = (s ->> 'id')::bigint;
 
 ---------------------------------------------------------------------------
 -- Strings: valid JSON, exact text preserved.
