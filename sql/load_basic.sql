@@ -19,8 +19,8 @@
  * Hand-made rows use explicit ids from 5,000,000 up, far above anything the
  * identity sequences reach in this suite, so other test files cannot clash.
  */
-CREATE EXTENSION IF NOT EXISTS service_items;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS service_items;
 \set ECHO none
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set demo_data :abs_srcdir '/tools/demo_data.sql'

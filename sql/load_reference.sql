@@ -15,8 +15,8 @@
  * Output shows booleans and counts only: clinic ids depend on what ran
  * before in this database.
  */
-CREATE EXTENSION IF NOT EXISTS service_items;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS service_items;
 \set ECHO none
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set demo_data :abs_srcdir '/tools/demo_data.sql'
