@@ -5,7 +5,11 @@ OBJS = \
 	service_items.o \
 	src/plans.o \
 	src/load.o \
-	src/json_out.o
+	src/json_out.o \
+	src/payload.o \
+	src/validate.o \
+	src/save.o \
+	src/authz.o
 
 EXTENSION = service_items
 DATA = service_items--1.0.sql
@@ -23,10 +27,11 @@ include $(PGXS)
 
 # The pgTAP suite: every file in test/ runs in its own transaction that
 # rolls back.  Needs the extension installed and pgTAP available.
+# PROVE_ARGS passes options to pg_prove (e.g. make prove PROVE_ARGS=-v).
 PROVE_DB ?= contrib_regression_tap
 .PHONY: prove
 prove:
-	psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS $(PROVE_DB)' -c 'CREATE DATABASE $(PROVE_DB)'
+	psql -X -q -d postgres -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS $(PROVE_DB)' -c 'CREATE DATABASE $(PROVE_DB)'
 	psql -X -q -v ON_ERROR_STOP=1 -d $(PROVE_DB) -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION service_items' -f tools/demo_data.sql
-	pg_prove -d $(PROVE_DB) --ext .sql test/
+	pg_prove $(PROVE_ARGS) -d $(PROVE_DB) --ext .sql test/
 	psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS $(PROVE_DB)'

@@ -309,6 +309,24 @@ AS 'MODULE_PATHNAME', 'service_item_associations';
 COMMENT ON FUNCTION @extschema@.service_item_associations(bigint, bigint[], boolean, boolean, boolean) IS
     'Streaming twin of bulk_load_associations: one row per service item, with the same JSON object.';
 
+-- Saving ----------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.bulk_save_associations(clinic_id bigint, payload jsonb)
+RETURNS json
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'bulk_save_associations';
+COMMENT ON FUNCTION @extschema@.bulk_save_associations(bigint, jsonb) IS
+    'Validates a payload of associations and saves it in the caller''s transaction: each listed set replaces the current one; all or nothing.';
+
+CREATE FUNCTION @extschema@.validate_associations(clinic_id bigint, payload jsonb)
+RETURNS jsonb
+LANGUAGE c STABLE PARALLEL UNSAFE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'validate_associations';
+COMMENT ON FUNCTION @extschema@.validate_associations(bigint, jsonb) IS
+    'Judges a payload as bulk_save_associations would, without writing: {"valid", "error_count", "errors"}.';
+
 -- Grants are the DBA's: nobody but the owner may call a function until granted.
 REVOKE ALL ON FUNCTION @extschema@.bulk_load_associations(bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.service_item_associations(bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.bulk_save_associations(bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.validate_associations(bigint, jsonb) FROM PUBLIC;

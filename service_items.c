@@ -2,8 +2,10 @@
  * service_items.c
  *		SQL-callable entry points of the service_items extension.
  *
- * Each entry point checks its arguments, then hands off: load.c reads the
- * rows, json_out.c writes the JSON text.  Nothing else lives here.
+ * Each entry point checks its arguments and the caller's authorization
+ * (authz.c), then hands off: load.c reads rows and json_out.c writes them;
+ * payload.c parses a save, validate.c judges it, save.c writes it.
+ * Nothing else lives here.
  */
 #include "postgres.h"
 
@@ -15,13 +17,19 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "authz.h"
 #include "json_out.h"
 #include "load.h"
+#include "payload.h"
+#include "save.h"
+#include "validate.h"
 
 PG_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(bulk_load_associations);
 PG_FUNCTION_INFO_V1(service_item_associations);
+PG_FUNCTION_INFO_V1(bulk_save_associations);
+PG_FUNCTION_INFO_V1(validate_associations);
 
 /*
  * require_arg raises 22004 when a mandatory argument is NULL.  The functions
@@ -54,20 +62,20 @@ read_load_args(FunctionCallInfo fcinfo, SiLoadRequest *request)
 	request->billing = PG_GETARG_BOOL(2);
 	request->resources = PG_GETARG_BOOL(3);
 	request->follow_ups = PG_GETARG_BOOL(4);
-	request->show_revenue_share = true;
+	request->show_revenue_share = si_authorize(request->clinic_id, SI_ACCESS_READ);
 	request->read_only = true;
 }
 
 /*
- * load_connect opens SPI and a per-call memory context for the load's own
+ * call_connect opens SPI and a per-call memory context for the call's own
  * allocations, and switches into it.
  */
 static MemoryContext
-load_connect(void)
+call_connect(void)
 {
 	MemoryContext work;
 
-	work = AllocSetContextCreate(CurrentMemoryContext, "service_items load",
+	work = AllocSetContextCreate(CurrentMemoryContext, "service_items call",
 								 ALLOCSET_DEFAULT_SIZES);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "service_items: SPI_connect failed");
@@ -75,9 +83,9 @@ load_connect(void)
 	return work;
 }
 
-/* load_finish closes SPI and drops the per-call context. */
+/* call_finish closes SPI and drops the per-call context. */
 static void
-load_finish(MemoryContext caller, MemoryContext work)
+call_finish(MemoryContext caller, MemoryContext work)
 {
 	MemoryContextSwitchTo(caller);
 	if (SPI_finish() != SPI_OK_FINISH)
@@ -102,7 +110,7 @@ bulk_load_associations(PG_FUNCTION_ARGS)
 	StringInfoData out;
 
 	read_load_args(fcinfo, &request);
-	work = load_connect();
+	work = call_connect();
 	si_load_associations(&request, &assoc);
 
 	/*
@@ -118,7 +126,7 @@ bulk_load_associations(PG_FUNCTION_ARGS)
 	si_json_init(&writer, &out);
 	si_json_document(&writer, &assoc);
 
-	load_finish(caller, work);
+	call_finish(caller, work);
 	SET_VARSIZE(out.data, out.len);
 	PG_RETURN_POINTER(out.data);
 }
@@ -145,7 +153,7 @@ service_item_associations(PG_FUNCTION_ARGS)
 	read_load_args(fcinfo, &request);
 	InitMaterializedSRF(fcinfo, 0);
 
-	work = load_connect();
+	work = call_connect();
 	si_load_associations(&request, &assoc);
 
 	row_context = AllocSetContextCreate(work, "service_items row",
@@ -170,6 +178,165 @@ service_item_associations(PG_FUNCTION_ARGS)
 		MemoryContextReset(row_context);
 	}
 
-	load_finish(caller, work);
+	call_finish(caller, work);
 	return (Datum) 0;
+}
+
+/*
+ * read_payload returns the payload argument, which must be a JSON object.
+ */
+static Jsonb *
+read_payload(FunctionCallInfo fcinfo)
+{
+	Jsonb	   *payload;
+
+	require_arg(fcinfo, 0, "clinic_id");
+	require_arg(fcinfo, 1, "payload");
+	payload = PG_GETARG_JSONB_P(1);
+	if (JB_ROOT_IS_SCALAR(payload) || !JB_ROOT_IS_OBJECT(payload))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("payload must be a JSON object")));
+	return payload;
+}
+
+/*
+ * check_payload parses a payload and judges it against the clinic's current
+ * state: the common part of a save and a validation.  A save (lock = true)
+ * locks the named items first.
+ */
+static void
+check_payload(int64 clinic_id, Jsonb *json, bool lock, SiPayload *payload,
+			  SiState *state, SiErrors *errors)
+{
+	memset(errors, 0, sizeof(*errors));
+	si_parse_payload(json, payload, errors);
+	if (errors->count > 0 && errors->kept > 0 &&
+		strcmp(errors->items[0].code, "too_many") == 0 &&
+		strcmp(errors->items[0].path, "$") == 0)
+		return;					/* refused whole, unread */
+	si_read_state(clinic_id, si_named_items(payload), lock, payload, state);
+	si_validate(payload, state, errors);
+}
+
+/*
+ * bulk_save_associations(clinic_id, payload) returns json
+ *
+ * Validates the whole payload, then writes it in the caller's transaction:
+ * every listed set replaces the current one.  Raises PT409 when
+ * expected_versions are stale and 22023 with every error in DETAIL when the
+ * payload is invalid; either way nothing is written.  Returns the saved
+ * items' associations and per-section counts.
+ */
+Datum
+bulk_save_associations(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext work;
+	Jsonb	   *json = read_payload(fcinfo);
+	int64		clinic_id = PG_GETARG_INT64(0);
+	SiPayload	payload;
+	SiState		state;
+	SiErrors   *errors;
+	SiChanges	changes;
+	SiLoadRequest request;
+	SiAssociations saved;
+	SiJsonWriter writer;
+	StringInfoData detail;
+	StringInfoData out;
+
+	si_authorize(clinic_id, SI_ACCESS_WRITE);
+	work = call_connect();
+	errors = palloc(sizeof(SiErrors));
+	check_payload(clinic_id, json, true, &payload, &state, errors);
+
+	initStringInfo(&detail);
+	if (errors->count == 0 || strcmp(errors->items[0].code, "too_many") != 0)
+	{
+		int			conflicts = si_version_conflicts(&payload, &state, &detail, NULL);
+
+		if (conflicts > 0)
+			ereport(ERROR,
+					(errcode(MAKE_SQLSTATE('P', 'T', '4', '0', '9')),
+					 errmsg_plural("associations of %d service item changed since they were loaded",
+								   "associations of %d service items changed since they were loaded",
+								   conflicts, conflicts),
+					 errdetail_internal("%s", detail.data),
+					 errhint("Load the service items again and reapply the changes.")));
+	}
+	if (errors->count > 0)
+	{
+		resetStringInfo(&detail);
+		si_errors_to_json(&detail, errors);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg_plural("invalid associations payload: %d error",
+							   "invalid associations payload: %d errors",
+							   errors->count, errors->count),
+				 errdetail_internal("%s", detail.data)));
+	}
+
+	si_apply(clinic_id, &payload, &state, &changes);
+
+	/* the response: the named items as they are now, and the counts */
+	request = state.request;
+	request.read_only = false;
+	si_load_associations(&request, &saved);
+
+	MemoryContextSwitchTo(caller);
+	initStringInfo(&out);
+	enlargeStringInfo(&out, si_json_estimate(&saved) + 512);
+	appendStringInfoSpaces(&out, VARHDRSZ);
+	MemoryContextSwitchTo(work);
+	si_json_init(&writer, &out);
+	appendStringInfoChar(&out, '{');
+	si_json_associations(&writer, &saved);
+	appendStringInfoString(&out, ",\"changes\":");
+	si_changes_to_json(&out, &changes);
+	appendStringInfoChar(&out, '}');
+
+	call_finish(caller, work);
+	SET_VARSIZE(out.data, out.len);
+	PG_RETURN_POINTER(out.data);
+}
+
+/*
+ * validate_associations(clinic_id, payload) returns jsonb
+ *
+ * Judges a payload exactly as bulk_save_associations would, without locking
+ * or writing anything: {"valid": bool, "errors": [...]}, where a stale
+ * expected version is a "version_conflict" error.  At most 100 errors are
+ * listed; "error_count" counts them all.
+ */
+Datum
+validate_associations(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext work;
+	Jsonb	   *json = read_payload(fcinfo);
+	int64		clinic_id = PG_GETARG_INT64(0);
+	SiPayload	payload;
+	SiState		state;
+	SiErrors   *errors;
+	StringInfoData out;
+	Datum		result;
+
+	si_authorize(clinic_id, SI_ACCESS_WRITE);
+	work = call_connect();
+	errors = palloc(sizeof(SiErrors));
+	check_payload(clinic_id, json, false, &payload, &state, errors);
+	if (errors->count == 0 || strcmp(errors->items[0].code, "too_many") != 0)
+		si_version_conflicts(&payload, &state, NULL, errors);
+
+	initStringInfo(&out);
+	appendStringInfo(&out, "{\"valid\": %s, \"error_count\": %d, \"errors\": ",
+					 errors->count == 0 ? "true" : "false", errors->count);
+	si_errors_to_json(&out, errors);
+	appendStringInfoChar(&out, '}');
+
+	MemoryContextSwitchTo(caller);
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data));
+	MemoryContextSwitchTo(work);
+	call_finish(caller, work);
+	PG_RETURN_DATUM(result);
 }

@@ -267,13 +267,13 @@ si_json_item(SiJsonWriter *writer, const SiAssociations *assoc,
 	appendStringInfoChar(buf, '}');
 }
 
-/* si_json_document writes {"associations": [item, ...]}. */
+/* si_json_associations writes the member "associations": [item, ...]. */
 void
-si_json_document(SiJsonWriter *writer, const SiAssociations *assoc)
+si_json_associations(SiJsonWriter *writer, const SiAssociations *assoc)
 {
 	StringInfo	buf = writer->buf;
 
-	append_literal(buf, "{\"associations\":[");
+	append_literal(buf, "\"associations\":[");
 	for (int i = 0; i < assoc->nitems; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -281,7 +281,16 @@ si_json_document(SiJsonWriter *writer, const SiAssociations *assoc)
 			appendStringInfoChar(buf, ',');
 		si_json_item(writer, assoc, &assoc->items[i]);
 	}
-	append_literal(buf, "]}");
+	appendStringInfoChar(buf, ']');
+}
+
+/* si_json_document writes {"associations": [item, ...]}. */
+void
+si_json_document(SiJsonWriter *writer, const SiAssociations *assoc)
+{
+	appendStringInfoChar(writer->buf, '{');
+	si_json_associations(writer, assoc);
+	appendStringInfoChar(writer->buf, '}');
 }
 
 /*

@@ -22,6 +22,8 @@ typedef struct SiJsonWriter
 extern void si_json_init(SiJsonWriter *writer, StringInfo buf);
 extern void si_json_item(SiJsonWriter *writer, const SiAssociations *assoc,
 						 const SiItem *item);
+extern void si_json_associations(SiJsonWriter *writer,
+								 const SiAssociations *assoc);
 extern void si_json_document(SiJsonWriter *writer,
 							 const SiAssociations *assoc);
 extern size_t si_json_estimate(const SiAssociations *assoc);

@@ -245,6 +245,7 @@ load_assignments(const SiLoadRequest *request, SiAssociations *result,
 		result->assignments[pos] = DatumGetInt64(values[1]);
 		range_add(&item->assignments, pos++);
 	}
+	result->nassignments = pos;
 	result->total_rows += pos;
 	SPI_freetuptable(SPI_tuptable);
 }
@@ -311,6 +312,7 @@ load_billing(const SiLoadRequest *request, SiAssociations *result,
 		b->name = text_value(values[6]);
 		range_add(&item->billing, pos++);
 	}
+	result->nbilling = pos;
 	result->total_rows += pos;
 }
 
@@ -343,6 +345,7 @@ load_resources(const SiLoadRequest *request, SiAssociations *result,
 		r->type_name = text_value(values[4]);
 		range_add(&item->resources, pos++);
 	}
+	result->nresources = pos;
 	result->total_rows += pos;
 }
 
@@ -379,6 +382,7 @@ load_follow_ups(const SiLoadRequest *request, SiAssociations *result,
 		f->message_template = text_value(values[8]);
 		range_add(&item->follow_ups, pos++);
 	}
+	result->nfollow_ups = pos;
 	result->total_rows += pos;
 }
 

@@ -84,6 +84,10 @@ typedef struct SiAssociations
 	SiBilling  *billing;
 	SiResource *resources;
 	SiFollowUp *follow_ups;
+	int			nassignments;	/* lengths of the four arrays above */
+	int			nbilling;
+	int			nresources;
+	int			nfollow_ups;
 	int64		total_rows;		/* rows of every section, to size output */
 } SiAssociations;
 

@@ -23,7 +23,7 @@ typedef struct SiStatement
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[2];
+	Oid			argtypes[SI_MAX_PLAN_ARGS];
 } SiStatement;
 
 /*
@@ -129,6 +129,150 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 		"   AND f.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
 		" ORDER BY f.appointment_type_id, f.display_order",
 		2, {INT8OID, INT8ARRAYOID}
+	},
+
+	/*
+	 * The save's statements.  Rows come as parallel arrays ($2...), so one
+	 * statement writes every row of a kind, whatever their number.  Inserts
+	 * keep the payload's order (WITH ORDINALITY) so new ids follow it.
+	 */
+	[SI_PLAN_LOCK_ITEMS] = {
+		"SELECT a.id FROM service_items.appointment_types a"
+		" WHERE a.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND a.id OPERATOR(pg_catalog.=) ANY ($2)"
+		" ORDER BY a.id FOR NO KEY UPDATE OF a",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_PRACTITIONERS] = {
+		"SELECT m.user_id FROM service_items.clinic_members m"
+		" WHERE m.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND m.user_id OPERATOR(pg_catalog.=) ANY ($2)" LIVE_PRACTITIONER
+		" ORDER BY m.user_id",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_RESOURCE_TYPES] = {
+		"SELECT t.id FROM service_items.resource_types t"
+		" WHERE t.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND t.id OPERATOR(pg_catalog.=) ANY ($2)"
+		" ORDER BY t.id",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_ASSIGNMENTS_DELETE] = {
+		"DELETE FROM service_items.practitioner_appointment_types p"
+		" USING ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(item, practitioner)"
+		" WHERE p.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND p.appointment_type_id OPERATOR(pg_catalog.=) u.item"
+		"   AND p.practitioner_id OPERATOR(pg_catalog.=) u.practitioner",
+		3, {INT8OID, INT8ARRAYOID, INT8ARRAYOID}
+	},
+	[SI_PLAN_ASSIGNMENTS_INSERT] = {
+		"INSERT INTO service_items.practitioner_appointment_types"
+		"       (clinic_id, appointment_type_id, practitioner_id)"
+		" SELECT $1, u.item, u.practitioner"
+		"   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(item, practitioner)"
+		" ON CONFLICT DO NOTHING",
+		3, {INT8OID, INT8ARRAYOID, INT8ARRAYOID}
+	},
+	[SI_PLAN_BILLING_SOFT_DELETE] = {
+		"UPDATE service_items.billing_scenarios b"
+		"   SET is_deleted = true, deleted_at = pg_catalog.now(),"
+		"       updated_at = pg_catalog.now()"
+		" WHERE b.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND b.id OPERATOR(pg_catalog.=) ANY ($2) AND NOT b.is_deleted",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_BILLING_UPDATE] = {
+		"UPDATE service_items.billing_scenarios b"
+		"   SET name = u.name, amount = u.amount, revenue_share = u.share,"
+		"       is_default = u.is_default, updated_at = pg_catalog.now()"
+		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6))"
+		"       AS u(id, name, amount, share, is_default)"
+		" WHERE b.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND b.id OPERATOR(pg_catalog.=) u.id",
+		6, {INT8OID, INT8ARRAYOID, TEXTARRAYOID, NUMERICARRAYOID,
+			NUMERICARRAYOID, BOOLARRAYOID}
+	},
+	[SI_PLAN_BILLING_INSERT] = {
+		"INSERT INTO service_items.billing_scenarios"
+		"       (clinic_id, appointment_type_id, practitioner_id, name, amount,"
+		"        revenue_share, is_default)"
+		" SELECT $1, u.item, u.practitioner, u.name, u.amount, u.share, u.is_default"
+		"   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7)) WITH ORDINALITY"
+		"        AS u(item, practitioner, name, amount, share, is_default, n)"
+		"  ORDER BY u.n",
+		7, {INT8OID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, NUMERICARRAYOID,
+			NUMERICARRAYOID, BOOLARRAYOID}
+	},
+	[SI_PLAN_RESOURCES_DELETE] = {
+		"DELETE FROM service_items.appointment_resource_requirements r"
+		" WHERE r.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND r.id OPERATOR(pg_catalog.=) ANY ($2)",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_RESOURCES_UPDATE] = {
+		"UPDATE service_items.appointment_resource_requirements r"
+		"   SET resource_type_id = u.resource_type_id, quantity = u.quantity,"
+		"       updated_at = pg_catalog.now()"
+		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(id, resource_type_id, quantity)"
+		" WHERE r.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND r.id OPERATOR(pg_catalog.=) u.id",
+		4, {INT8OID, INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID}
+	},
+	[SI_PLAN_RESOURCES_INSERT] = {
+		"INSERT INTO service_items.appointment_resource_requirements"
+		"       (clinic_id, appointment_type_id, resource_type_id, quantity)"
+		" SELECT $1, u.item, u.resource_type_id, u.quantity"
+		"   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) WITH ORDINALITY"
+		"        AS u(item, resource_type_id, quantity, n)"
+		"  ORDER BY u.n",
+		4, {INT8OID, INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID}
+	},
+	[SI_PLAN_FOLLOW_UPS_DELETE] = {
+		"DELETE FROM service_items.follow_up_messages f"
+		" WHERE f.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND f.id OPERATOR(pg_catalog.=) ANY ($2)",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_FOLLOW_UPS_UPDATE] = {
+		"UPDATE service_items.follow_up_messages f"
+		"   SET timing_mode = u.timing_mode, hours_after = u.hours_after,"
+		"       days_after = u.days_after, time_of_day = u.time_of_day,"
+		"       message_template = u.message_template, is_enabled = u.is_enabled,"
+		"       display_order = u.display_order, updated_at = pg_catalog.now()"
+		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9))"
+		"       AS u(id, timing_mode, hours_after, days_after, time_of_day,"
+		"            message_template, is_enabled, display_order)"
+		" WHERE f.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND f.id OPERATOR(pg_catalog.=) u.id",
+		9, {INT8OID, INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
+			TIMEARRAYOID, TEXTARRAYOID, BOOLARRAYOID, INT4ARRAYOID}
+	},
+	[SI_PLAN_FOLLOW_UPS_INSERT] = {
+		"INSERT INTO service_items.follow_up_messages"
+		"       (clinic_id, appointment_type_id, timing_mode, hours_after, days_after,"
+		"        time_of_day, message_template, is_enabled, display_order)"
+		" SELECT $1, u.item, u.timing_mode, u.hours_after, u.days_after,"
+		"        u.time_of_day, u.message_template, u.is_enabled, u.display_order"
+		"   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9)) WITH ORDINALITY"
+		"        AS u(item, timing_mode, hours_after, days_after, time_of_day,"
+		"             message_template, is_enabled, display_order, n)"
+		"  ORDER BY u.n",
+		9, {INT8OID, INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
+			TIMEARRAYOID, TEXTARRAYOID, BOOLARRAYOID, INT4ARRAYOID}
+	},
+	[SI_PLAN_BUMP_VERSIONS] = {
+		"UPDATE service_items.appointment_types a"
+		"   SET associations_version = a.associations_version OPERATOR(pg_catalog.+) 1,"
+		"       updated_at = pg_catalog.now()"
+		" WHERE a.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND a.id OPERATOR(pg_catalog.=) ANY ($2)",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_AUDIT] = {
+		"INSERT INTO service_items.association_audit"
+		"       (clinic_id, claims_sub, service_item_ids, changes)"
+		" VALUES ($1, $2, $3, $4)",
+		4, {INT8OID, TEXTOID, INT8ARRAYOID, JSONBOID}
 	},
 };
 

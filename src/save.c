@@ -1,0 +1,692 @@
+/*
+ * save.c
+ *		Saving a clinic's associations: locks, current state, diff, writes.
+ *
+ * A save locks the appointment_types rows of every item the payload names,
+ * FOR NO KEY UPDATE and in ascending id order, before it reads anything, so
+ * concurrent saves queue instead of deadlocking or losing updates.  It then
+ * reads the current associations through load.c's queries, and after
+ * validation writes only the difference: for each kind of row, one statement
+ * with parallel array parameters for all deletes, one for all updates and one
+ * for all inserts, whatever the number of items.  Rows whose values do not
+ * change are not written.  Each item that changed gets its
+ * associations_version incremented once, and the save gets one audit row.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/numeric.h"
+
+#include "authz.h"
+#include "plans.h"
+#include "save.h"
+
+/* ---------------------------------------------------------------------
+ * Batches: the rows of one write statement, as parallel arrays
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct Batch
+{
+	SiPlanId	plan;
+	int			ncols;
+	int			nrows;
+	Oid			types[SI_MAX_PLAN_ARGS];
+	ArrayBuildState *cols[SI_MAX_PLAN_ARGS];
+} Batch;
+
+/* batch_init prepares a batch for a statement taking ncols arrays after $1. */
+static void
+batch_init(Batch *batch, SiPlanId plan, int ncols, const Oid *types)
+{
+	batch->plan = plan;
+	batch->ncols = ncols;
+	batch->nrows = 0;
+	for (int i = 0; i < ncols; i++)
+	{
+		batch->types[i] = types[i];
+		batch->cols[i] = initArrayResult(types[i], CurrentMemoryContext, false);
+	}
+}
+
+static void
+batch_set(Batch *batch, int col, Datum value, bool isnull)
+{
+	accumArrayResult(batch->cols[col], value, isnull, batch->types[col],
+					 CurrentMemoryContext);
+}
+
+/* batch_run executes the batch's statement once, if it holds any row. */
+static void
+batch_run(Batch *batch, int64 clinic_id, int expected)
+{
+	Datum		values[SI_MAX_PLAN_ARGS];
+
+	if (batch->nrows == 0)
+		return;
+	values[0] = Int64GetDatum(clinic_id);
+	for (int i = 0; i < batch->ncols; i++)
+		values[i + 1] = makeArrayResult(batch->cols[i], CurrentMemoryContext);
+	si_execute(batch->plan, values, NULL, false, expected);
+}
+
+static const Oid ids_only[] = {INT8OID};
+static const Oid item_practitioner[] = {INT8OID, INT8OID};
+static const Oid billing_update[] = {INT8OID, TEXTOID, NUMERICOID, NUMERICOID, BOOLOID};
+static const Oid billing_insert[] = {INT8OID, INT8OID, TEXTOID, NUMERICOID, NUMERICOID, BOOLOID};
+static const Oid resource_row[] = {INT8OID, INT8OID, INT4OID};
+static const Oid follow_up_row[] = {INT8OID, TEXTOID, INT4OID, INT4OID, TIMEOID, TEXTOID,
+BOOLOID, INT4OID};
+
+/* ---------------------------------------------------------------------
+ * Reading the state
+ * ---------------------------------------------------------------------
+ */
+
+static int
+compare_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* sorted_unique sorts values in place and drops repeats; returns the count. */
+static int
+sorted_unique(int64 *values, int count)
+{
+	int			n = 0;
+
+	qsort(values, count, sizeof(int64), compare_int64);
+	for (int i = 0; i < count; i++)
+		if (n == 0 || values[n - 1] != values[i])
+			values[n++] = values[i];
+	return n;
+}
+
+static ArrayType *
+int64_array(const int64 *values, int count)
+{
+	Datum	   *datums = palloc(sizeof(Datum) * Max(count, 1));
+
+	for (int i = 0; i < count; i++)
+		datums[i] = Int64GetDatum(values[i]);
+	return construct_array(datums, count, INT8OID, sizeof(int64),
+						   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+/*
+ * si_named_items returns the ids of every service item the payload names
+ * (in any section, billing keys and expected_versions included), ascending
+ * and without repeats: the order in which a save locks them.
+ */
+ArrayType *
+si_named_items(const SiPayload *payload)
+{
+	int			max = payload->nassignments + payload->nbilling +
+		payload->nresources + payload->nfollow_ups + payload->nversions;
+	int64	   *ids = palloc(sizeof(int64) * Max(max, 1));
+	int			n = 0;
+
+	for (int i = 0; i < payload->nassignments; i++)
+		ids[n++] = payload->assignments[i].item_id;
+	for (int i = 0; i < payload->nbilling; i++)
+		ids[n++] = payload->billing[i].item_id;
+	for (int i = 0; i < payload->nresources; i++)
+		ids[n++] = payload->resources[i].item_id;
+	for (int i = 0; i < payload->nfollow_ups; i++)
+		ids[n++] = payload->follow_ups[i].item_id;
+	for (int i = 0; i < payload->nversions; i++)
+		ids[n++] = payload->versions[i].item_id;
+	return int64_array(ids, sorted_unique(ids, n));
+}
+
+/*
+ * read_ids runs a statement returning one bigint column and returns its
+ * values (in the statement's order).
+ */
+static int64 *
+read_ids(SiPlanId plan, int64 clinic_id, ArrayType *ids, int *count)
+{
+	Datum		values[2];
+	uint64		n;
+	int64	   *result;
+
+	values[0] = Int64GetDatum(clinic_id);
+	values[1] = PointerGetDatum(ids);
+	n = si_execute(plan, values, NULL, false, SPI_OK_SELECT);
+	result = palloc(sizeof(int64) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		result[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+												SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	*count = (int) n;
+	return result;
+}
+
+/*
+ * si_read_state reads what validation and the diff need: the current
+ * associations of the named items, and which named practitioners and
+ * resource types exist.  When lock is true it first locks the items' rows in
+ * ascending id order; the reads after it then see every save that committed
+ * while this one waited.
+ */
+void
+si_read_state(int64 clinic_id, ArrayType *item_ids, bool lock,
+			  const SiPayload *payload, SiState *state)
+{
+	int64	   *people;
+	int64	   *types;
+	int			npeople = 0;
+	int			ntypes = 0;
+
+	memset(state, 0, sizeof(*state));
+	if (lock)
+		read_ids(SI_PLAN_LOCK_ITEMS, clinic_id, item_ids, &ntypes);
+
+	state->request.clinic_id = clinic_id;
+	state->request.item_ids = item_ids;
+	state->request.billing = true;
+	state->request.resources = true;
+	state->request.follow_ups = true;
+	state->request.show_revenue_share = true;
+	state->request.read_only = !lock;
+	si_load_associations(&state->request, &state->current);
+	si_state_index(state);
+
+	/* the practitioners and resource types the payload mentions */
+	people = palloc(sizeof(int64) *
+					Max(payload->nbilling + payload->nassignments * SI_MAX_LIST_ENTRIES, 1));
+	for (int i = 0; i < payload->nassignments; i++)
+		for (int j = 0; j < payload->assignments[i].count; j++)
+			people[npeople++] = payload->assignments[i].practitioner_ids[j];
+	for (int i = 0; i < payload->nbilling; i++)
+		people[npeople++] = payload->billing[i].practitioner_id;
+	npeople = sorted_unique(people, npeople);
+
+	types = palloc(sizeof(int64) *
+				   Max(payload->nresources * SI_MAX_LIST_ENTRIES, 1));
+	ntypes = 0;
+	for (int i = 0; i < payload->nresources; i++)
+		for (int j = 0; j < payload->resources[i].count; j++)
+			if (payload->resources[i].entries[j].resource_type_id != 0)
+				types[ntypes++] = payload->resources[i].entries[j].resource_type_id;
+	ntypes = sorted_unique(types, ntypes);
+
+	if (npeople > 0)
+		state->practitioners = read_ids(SI_PLAN_PRACTITIONERS, clinic_id,
+										int64_array(people, npeople),
+										&state->npractitioners);
+	if (ntypes > 0)
+		state->resource_types = read_ids(SI_PLAN_RESOURCE_TYPES, clinic_id,
+										 int64_array(types, ntypes),
+										 &state->nresource_types);
+}
+
+/* ---------------------------------------------------------------------
+ * Applying the payload
+ * ---------------------------------------------------------------------
+ */
+
+/* What applying needs besides the payload: state, batches, bookkeeping. */
+typedef struct Apply
+{
+	const SiPayload *payload;
+	const SiState *state;
+	SiChanges  *changes;
+	bool	   *item_changed;	/* by index into state->current.items */
+	Batch		billing_soft_delete;
+} Apply;
+
+static void
+mark_changed(Apply *apply, const SiItem *item)
+{
+	apply->item_changed[item - apply->state->current.items] = true;
+}
+
+static bool
+text_equals(const struct varlena *stored, const char *value)
+{
+	int			len = VARSIZE_ANY_EXHDR(stored);
+
+	return len == (int) strlen(value) &&
+		memcmp(VARDATA_ANY(stored), value, len) == 0;
+}
+
+static Datum
+cents_datum(int64 cents)
+{
+	return NumericGetDatum(int64_div_fast_to_numeric(cents, 2));
+}
+
+/*
+ * apply_assignments replaces the practitioner set of each listed item; a
+ * practitioner taken off an item takes the pair's live billing scenarios
+ * with it (soft-deleted with the billing section's other removals).
+ */
+static void
+apply_assignments(Apply *apply, int64 clinic_id)
+{
+	const SiState *state = apply->state;
+	SiCounts   *counts = &apply->changes->sections[SI_SECTION_ASSIGNMENTS];
+	SiCounts   *billing = &apply->changes->sections[SI_SECTION_BILLING];
+	Batch		deletes;
+	Batch		inserts;
+
+	batch_init(&deletes, SI_PLAN_ASSIGNMENTS_DELETE, 2, item_practitioner);
+	batch_init(&inserts, SI_PLAN_ASSIGNMENTS_INSERT, 2, item_practitioner);
+	for (int i = 0; i < apply->payload->nassignments; i++)
+	{
+		const SiAssignmentList *list = &apply->payload->assignments[i];
+		SiItem	   *item = si_state_item(state, list->item_id);
+		const int64 *current = state->current.assignments + item->assignments.first;
+		int			ncurrent = item->assignments.count;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < list->count; j++)
+		{
+			if (si_sorted_contains(current, ncurrent, list->practitioner_ids[j]))
+			{
+				counts->unchanged++;
+				continue;
+			}
+			batch_set(&inserts, 0, Int64GetDatum(item->id), false);
+			batch_set(&inserts, 1, Int64GetDatum(list->practitioner_ids[j]), false);
+			inserts.nrows++;
+			counts->inserted++;
+			mark_changed(apply, item);
+		}
+		for (int c = 0; c < ncurrent; c++)
+		{
+			bool		kept = false;
+			const SiBilling *rows = state->current.billing + item->billing.first;
+
+			for (int j = 0; j < list->count && !kept; j++)
+				kept = list->practitioner_ids[j] == current[c];
+			if (kept)
+				continue;
+			batch_set(&deletes, 0, Int64GetDatum(item->id), false);
+			batch_set(&deletes, 1, Int64GetDatum(current[c]), false);
+			deletes.nrows++;
+			counts->deleted++;
+			mark_changed(apply, item);
+			for (int b = 0; b < item->billing.count; b++)
+			{
+				if (rows[b].practitioner_id != current[c])
+					continue;
+				batch_set(&apply->billing_soft_delete, 0, Int64GetDatum(rows[b].id), false);
+				apply->billing_soft_delete.nrows++;
+				billing->deleted++;
+			}
+		}
+	}
+	batch_run(&deletes, clinic_id, SPI_OK_DELETE);
+	batch_run(&inserts, clinic_id, SPI_OK_INSERT);
+}
+
+/*
+ * apply_billing replaces the scenarios of each listed pair: by id an update
+ * (when something differs), without id an insert, and the pair's current
+ * scenarios not listed are soft-deleted.  Soft-deletes run first, then
+ * updates, then inserts, so that a name or the default can move from a
+ * removed row to a new one.
+ */
+static void
+apply_billing(Apply *apply, int64 clinic_id)
+{
+	const SiState *state = apply->state;
+	SiCounts   *counts = &apply->changes->sections[SI_SECTION_BILLING];
+	bool	   *claimed = palloc0(sizeof(bool) * Max(state->current.nbilling, 1));
+	Batch		updates;
+	Batch		inserts;
+
+	batch_init(&updates, SI_PLAN_BILLING_UPDATE, 5, billing_update);
+	batch_init(&inserts, SI_PLAN_BILLING_INSERT, 6, billing_insert);
+	for (int i = 0; i < apply->payload->nbilling; i++)
+	{
+		const SiBillingList *list = &apply->payload->billing[i];
+		SiItem	   *item = si_state_item(state, list->item_id);
+		int			first = item->billing.first;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < list->count; j++)
+		{
+			const SiBillingEntry *e = &list->entries[j];
+
+			if (e->has_id)
+			{
+				int			k = first;
+				const SiBilling *row;
+
+				while (k < first + item->billing.count &&
+					   state->current.billing[k].id != e->id)
+					k++;
+				if (k == first + item->billing.count)
+					elog(ERROR, "service_items: billing scenario " INT64_FORMAT " vanished after validation", e->id);
+				row = &state->current.billing[k];
+				claimed[k] = true;
+				if (text_equals(row->name, e->name) &&
+					row->amount_cents == e->amount_cents &&
+					row->share_cents == e->share_cents &&
+					row->is_default == e->is_default)
+				{
+					counts->unchanged++;
+					continue;
+				}
+				batch_set(&updates, 0, Int64GetDatum(e->id), false);
+				batch_set(&updates, 1, CStringGetTextDatum(e->name), false);
+				batch_set(&updates, 2, cents_datum(e->amount_cents), false);
+				batch_set(&updates, 3, cents_datum(e->share_cents), false);
+				batch_set(&updates, 4, BoolGetDatum(e->is_default), false);
+				updates.nrows++;
+				counts->updated++;
+			}
+			else
+			{
+				batch_set(&inserts, 0, Int64GetDatum(item->id), false);
+				batch_set(&inserts, 1, Int64GetDatum(list->practitioner_id), false);
+				batch_set(&inserts, 2, CStringGetTextDatum(e->name), false);
+				batch_set(&inserts, 3, cents_datum(e->amount_cents), false);
+				batch_set(&inserts, 4, cents_datum(e->share_cents), false);
+				batch_set(&inserts, 5, BoolGetDatum(e->is_default), false);
+				inserts.nrows++;
+				counts->inserted++;
+			}
+			mark_changed(apply, item);
+		}
+		for (int k = first; k < first + item->billing.count; k++)
+		{
+			if (claimed[k] || state->current.billing[k].practitioner_id != list->practitioner_id)
+				continue;
+			batch_set(&apply->billing_soft_delete, 0,
+					  Int64GetDatum(state->current.billing[k].id), false);
+			apply->billing_soft_delete.nrows++;
+			counts->deleted++;
+			mark_changed(apply, item);
+		}
+	}
+	batch_run(&apply->billing_soft_delete, clinic_id, SPI_OK_UPDATE);
+	batch_run(&updates, clinic_id, SPI_OK_UPDATE);
+	batch_run(&inserts, clinic_id, SPI_OK_INSERT);
+}
+
+/*
+ * apply_resources replaces the requirements of each listed item.  An entry
+ * with id updates that row; one without id takes over the current row of the
+ * same resource type, if any, else is inserted.
+ */
+static void
+apply_resources(Apply *apply, int64 clinic_id)
+{
+	const SiState *state = apply->state;
+	SiCounts   *counts = &apply->changes->sections[SI_SECTION_RESOURCES];
+	bool	   *claimed = palloc0(sizeof(bool) * Max(state->current.nresources, 1));
+	Batch		deletes;
+	Batch		updates;
+	Batch		inserts;
+
+	batch_init(&deletes, SI_PLAN_RESOURCES_DELETE, 1, ids_only);
+	batch_init(&updates, SI_PLAN_RESOURCES_UPDATE, 3, resource_row);
+	batch_init(&inserts, SI_PLAN_RESOURCES_INSERT, 3, resource_row);
+	for (int i = 0; i < apply->payload->nresources; i++)
+	{
+		const SiResourceList *list = &apply->payload->resources[i];
+		SiItem	   *item = si_state_item(state, list->item_id);
+		int			first = item->resources.first;
+		int			last = first + item->resources.count;
+		int		   *match = palloc(sizeof(int) * Max(list->count, 1));
+
+		CHECK_FOR_INTERRUPTS();
+		/* ids first, so that a type match never takes a row named by id */
+		for (int j = 0; j < list->count; j++)
+		{
+			match[j] = -1;
+			for (int k = first; k < last && list->entries[j].has_id; k++)
+				if (state->current.resources[k].id == list->entries[j].id)
+					match[j] = k;
+			if (match[j] >= 0)
+				claimed[match[j]] = true;
+		}
+		for (int j = 0; j < list->count; j++)
+		{
+			for (int k = first; k < last && match[j] < 0 && !list->entries[j].has_id; k++)
+				if (!claimed[k] &&
+					state->current.resources[k].resource_type_id == list->entries[j].resource_type_id)
+				{
+					match[j] = k;
+					claimed[k] = true;
+				}
+		}
+		for (int j = 0; j < list->count; j++)
+		{
+			const SiResourceEntry *e = &list->entries[j];
+
+			if (match[j] >= 0)
+			{
+				const SiResource *row = &state->current.resources[match[j]];
+
+				if (row->resource_type_id == e->resource_type_id &&
+					row->quantity == e->quantity)
+				{
+					counts->unchanged++;
+					continue;
+				}
+				batch_set(&updates, 0, Int64GetDatum(row->id), false);
+				updates.nrows++;
+				counts->updated++;
+				batch_set(&updates, 1, Int64GetDatum(e->resource_type_id), false);
+				batch_set(&updates, 2, Int32GetDatum(e->quantity), false);
+			}
+			else
+			{
+				batch_set(&inserts, 0, Int64GetDatum(item->id), false);
+				batch_set(&inserts, 1, Int64GetDatum(e->resource_type_id), false);
+				batch_set(&inserts, 2, Int32GetDatum(e->quantity), false);
+				inserts.nrows++;
+				counts->inserted++;
+			}
+			mark_changed(apply, item);
+		}
+		for (int k = first; k < last; k++)
+		{
+			if (claimed[k])
+				continue;
+			batch_set(&deletes, 0, Int64GetDatum(state->current.resources[k].id), false);
+			deletes.nrows++;
+			counts->deleted++;
+			mark_changed(apply, item);
+		}
+	}
+	batch_run(&deletes, clinic_id, SPI_OK_DELETE);
+	batch_run(&updates, clinic_id, SPI_OK_UPDATE);
+	batch_run(&inserts, clinic_id, SPI_OK_INSERT);
+}
+
+static bool
+follow_up_equals(const SiFollowUp *row, const SiFollowUpEntry *e)
+{
+	if (row->specific_time != e->specific_time ||
+		row->is_enabled != e->is_enabled ||
+		row->display_order != e->display_order ||
+		!text_equals(row->message_template, e->message_template))
+		return false;
+	if (e->specific_time)
+		return row->days_after == e->days_after && row->time_of_day == e->time_of_day;
+	return row->hours_after == e->hours_after;
+}
+
+/* follow_up_columns adds an entry's columns from timing_mode on (col 1..7). */
+static void
+follow_up_columns(Batch *batch, const SiFollowUpEntry *e)
+{
+	batch_set(batch, 1, CStringGetTextDatum(e->specific_time ? "specific_time" : "hours_after"), false);
+	batch_set(batch, 2, Int32GetDatum(e->hours_after), e->specific_time);
+	batch_set(batch, 3, Int32GetDatum(e->days_after), !e->specific_time);
+	batch_set(batch, 4, TimeADTGetDatum(e->time_of_day), !e->specific_time);
+	batch_set(batch, 5, CStringGetTextDatum(e->message_template), false);
+	batch_set(batch, 6, BoolGetDatum(e->is_enabled), false);
+	batch_set(batch, 7, Int32GetDatum(e->display_order), false);
+	batch->nrows++;
+}
+
+/* apply_follow_ups replaces the follow-up messages of each listed item. */
+static void
+apply_follow_ups(Apply *apply, int64 clinic_id)
+{
+	const SiState *state = apply->state;
+	SiCounts   *counts = &apply->changes->sections[SI_SECTION_FOLLOW_UPS];
+	bool	   *claimed = palloc0(sizeof(bool) * Max(state->current.nfollow_ups, 1));
+	Batch		deletes;
+	Batch		updates;
+	Batch		inserts;
+
+	batch_init(&deletes, SI_PLAN_FOLLOW_UPS_DELETE, 1, ids_only);
+	batch_init(&updates, SI_PLAN_FOLLOW_UPS_UPDATE, 8, follow_up_row);
+	batch_init(&inserts, SI_PLAN_FOLLOW_UPS_INSERT, 8, follow_up_row);
+	for (int i = 0; i < apply->payload->nfollow_ups; i++)
+	{
+		const SiFollowUpList *list = &apply->payload->follow_ups[i];
+		SiItem	   *item = si_state_item(state, list->item_id);
+		int			first = item->follow_ups.first;
+		int			last = first + item->follow_ups.count;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < list->count; j++)
+		{
+			const SiFollowUpEntry *e = &list->entries[j];
+
+			if (e->has_id)
+			{
+				int			k = first;
+
+				while (k < last && state->current.follow_ups[k].id != e->id)
+					k++;
+				if (k == last)
+					elog(ERROR, "service_items: follow-up message " INT64_FORMAT " vanished after validation", e->id);
+				claimed[k] = true;
+				if (follow_up_equals(&state->current.follow_ups[k], e))
+				{
+					counts->unchanged++;
+					continue;
+				}
+				batch_set(&updates, 0, Int64GetDatum(e->id), false);
+				follow_up_columns(&updates, e);
+				counts->updated++;
+			}
+			else
+			{
+				batch_set(&inserts, 0, Int64GetDatum(item->id), false);
+				follow_up_columns(&inserts, e);
+				counts->inserted++;
+			}
+			mark_changed(apply, item);
+		}
+		for (int k = first; k < last; k++)
+		{
+			if (claimed[k])
+				continue;
+			batch_set(&deletes, 0, Int64GetDatum(state->current.follow_ups[k].id), false);
+			deletes.nrows++;
+			counts->deleted++;
+			mark_changed(apply, item);
+		}
+	}
+	batch_run(&deletes, clinic_id, SPI_OK_DELETE);
+	batch_run(&updates, clinic_id, SPI_OK_UPDATE);
+	batch_run(&inserts, clinic_id, SPI_OK_INSERT);
+}
+
+/*
+ * si_changes_to_json writes the per-section counts:
+ * {"practitioner_assignments": {"inserted": 0, ...}, ...}.
+ */
+void
+si_changes_to_json(StringInfo buf, const SiChanges *changes)
+{
+	appendStringInfoChar(buf, '{');
+	for (int s = 0; s < SI_SECTION_VERSIONS; s++)
+	{
+		const SiCounts *c = &changes->sections[s];
+
+		appendStringInfo(buf,
+						 "%s\"%s\":{\"inserted\":" INT64_FORMAT
+						 ",\"updated\":" INT64_FORMAT
+						 ",\"deleted\":" INT64_FORMAT
+						 ",\"unchanged\":" INT64_FORMAT "}",
+						 s > 0 ? "," : "", si_section_names[s],
+						 c->inserted, c->updated, c->deleted, c->unchanged);
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * finish_save increments associations_version of every item that changed
+ * and writes the audit row; a save that changed nothing writes neither.
+ */
+static void
+finish_save(Apply *apply, int64 clinic_id)
+{
+	const SiState *state = apply->state;
+	int64	   *ids = palloc(sizeof(int64) * Max(state->current.nitems, 1));
+	int			n = 0;
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	StringInfoData changes;
+	char	   *sub;
+
+	for (int i = 0; i < state->current.nitems; i++)
+		if (apply->item_changed[i])
+			ids[n++] = state->current.items[i].id;
+	apply->changes->nchanged_items = n;
+	if (n == 0)
+		return;
+	n = sorted_unique(ids, n);
+
+	values[0] = Int64GetDatum(clinic_id);
+	values[1] = PointerGetDatum(int64_array(ids, n));
+	si_execute(SI_PLAN_BUMP_VERSIONS, values, NULL, false, SPI_OK_UPDATE);
+
+	initStringInfo(&changes);
+	si_changes_to_json(&changes, apply->changes);
+	sub = si_claims_sub();
+	values[1] = sub ? CStringGetTextDatum(sub) : (Datum) 0;
+	nulls[1] = sub ? ' ' : 'n';
+	values[2] = PointerGetDatum(int64_array(ids, n));
+	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(changes.data));
+	si_execute(SI_PLAN_AUDIT, values, nulls, false, SPI_OK_INSERT);
+}
+
+/*
+ * si_apply writes a validated payload over the state read under lock, and
+ * fills changes.  The payload must have passed si_parse_payload and
+ * si_validate without errors: ids are known to be rows of their lists.
+ */
+void
+si_apply(int64 clinic_id, const SiPayload *payload, const SiState *state,
+		 SiChanges *changes)
+{
+	Apply		apply;
+
+	memset(changes, 0, sizeof(*changes));
+	apply.payload = payload;
+	apply.state = state;
+	apply.changes = changes;
+	apply.item_changed = palloc0(sizeof(bool) * Max(state->current.nitems, 1));
+	batch_init(&apply.billing_soft_delete, SI_PLAN_BILLING_SOFT_DELETE, 1, ids_only);
+
+	apply_assignments(&apply, clinic_id);
+	apply_billing(&apply, clinic_id);
+	apply_resources(&apply, clinic_id);
+	apply_follow_ups(&apply, clinic_id);
+	finish_save(&apply, clinic_id);
+}

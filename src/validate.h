@@ -1,0 +1,38 @@
+/*
+ * validate.h
+ *		The rules of a save that need the clinic's current rows.
+ *
+ * SiState is what a save or a validation knows of the database: the current
+ * associations of every item the payload names (read through load.c's
+ * queries), and which of the practitioners and resource types the payload
+ * mentions exist.  si_validate adds an error for every rule broken; it reads
+ * and writes nothing.
+ */
+#ifndef SERVICE_ITEMS_VALIDATE_H
+#define SERVICE_ITEMS_VALIDATE_H
+
+#include "load.h"
+#include "payload.h"
+
+typedef struct SiState
+{
+	SiLoadRequest request;		/* how current was read */
+	SiAssociations current;		/* the named items that are live */
+	SiItem	  **by_id;			/* current.items sorted by id */
+	int64	   *practitioners;	/* active practitioners named, sorted */
+	int			npractitioners;
+	int64	   *resource_types;	/* the clinic's resource types named, sorted */
+	int			nresource_types;
+} SiState;
+
+extern void si_state_index(SiState *state);
+extern SiItem *si_state_item(const SiState *state, int64 item_id);
+extern bool si_sorted_contains(const int64 *values, int count, int64 value);
+
+extern void si_validate(const SiPayload *payload, const SiState *state,
+						SiErrors *errors);
+extern int	si_version_conflicts(const SiPayload *payload,
+								 const SiState *state, StringInfo json,
+								 SiErrors *errors);
+
+#endif							/* SERVICE_ITEMS_VALIDATE_H */
