@@ -2,6 +2,33 @@
 
 \echo Use "CREATE EXTENSION service_items" to load this file. \quit
 
+-- Refuse a schema someone else prepared: objects in it could capture ours.
+DO $check$
+BEGIN
+    IF (SELECT n.nspowner FROM pg_catalog.pg_namespace n
+         WHERE n.nspname OPERATOR(pg_catalog.=) '@extschema@')
+       OPERATOR(pg_catalog.<>)
+       (SELECT r.oid FROM pg_catalog.pg_roles r
+         WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
+        RAISE EXCEPTION 'schema "@extschema@" already exists and is owned by another role'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Drop the schema or create the extension as its owner.';
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_class c
+                WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace)
+       OR EXISTS (SELECT FROM pg_catalog.pg_proc p
+                WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace)
+       OR EXISTS (SELECT FROM pg_catalog.pg_type t
+                WHERE t.typnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace)
+       OR EXISTS (SELECT FROM pg_catalog.pg_operator o
+                WHERE o.oprnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace) THEN
+        RAISE EXCEPTION 'schema "@extschema@" is not empty'
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'service_items must be created in a schema of its own.';
+    END IF;
+END
+$check$;
+
 /*
  * Every table carries clinic_id, and every key and foreign key includes it,
  * so that no row can point into another clinic and the schema can be sharded
@@ -330,3 +357,50 @@ REVOKE ALL ON FUNCTION @extschema@.bulk_load_associations(bigint, bigint[], bool
 REVOKE ALL ON FUNCTION @extschema@.service_item_associations(bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.bulk_save_associations(bigint, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.validate_associations(bigint, jsonb) FROM PUBLIC;
+
+-- Row-level security -----------------------------------------------------
+
+CREATE FUNCTION @extschema@.authorized_clinic(for_write boolean)
+RETURNS bigint
+LANGUAGE c STABLE PARALLEL SAFE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'authorized_clinic';
+COMMENT ON FUNCTION @extschema@.authorized_clinic(boolean) IS
+    'The clinic the caller''s request.jwt.claims authorize it to read (to change, with for_write); NULL without valid claims. Used by the row-level security policies.';
+REVOKE ALL ON FUNCTION @extschema@.authorized_clinic(boolean) FROM PUBLIC;
+
+/*
+ * Direct table access follows the functions' rule: with claims, a caller
+ * reads the rows of its clinic when it has any role there and changes them
+ * only as admin; without claims it reaches no row (roles that bypass
+ * row-level security are not subject to policies).  The claim lookup is a
+ * scalar subquery, evaluated once per statement, not once per row.
+ */
+ALTER TABLE @extschema@.clinics ENABLE ROW LEVEL SECURITY;
+CREATE POLICY clinics_read ON @extschema@.clinics FOR SELECT
+    USING (id OPERATOR(pg_catalog.=) (SELECT @extschema@.authorized_clinic(false)));
+
+ALTER TABLE @extschema@.association_audit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY association_audit_read ON @extschema@.association_audit FOR SELECT
+    USING (clinic_id OPERATOR(pg_catalog.=) (SELECT @extschema@.authorized_clinic(true)));
+CREATE POLICY association_audit_insert ON @extschema@.association_audit FOR INSERT
+    WITH CHECK (clinic_id OPERATOR(pg_catalog.=) (SELECT @extschema@.authorized_clinic(true)));
+
+DO $policies$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['clinic_members', 'resource_types', 'service_type_groups',
+                             'appointment_types', 'practitioner_appointment_types',
+                             'billing_scenarios', 'appointment_resource_requirements',
+                             'follow_up_messages']
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE @extschema@.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY %I ON @extschema@.%I FOR SELECT USING (clinic_id OPERATOR(pg_catalog.=) (SELECT @extschema@.authorized_clinic(false)))',
+            t OPERATOR(pg_catalog.||) '_read', t);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY %I ON @extschema@.%I FOR ALL USING (clinic_id OPERATOR(pg_catalog.=) (SELECT @extschema@.authorized_clinic(true))) WITH CHECK (clinic_id OPERATOR(pg_catalog.=) (SELECT @extschema@.authorized_clinic(true)))',
+            t OPERATOR(pg_catalog.||) '_write', t);
+    END LOOP;
+END
+$policies$;

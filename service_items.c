@@ -30,6 +30,7 @@ PG_FUNCTION_INFO_V1(bulk_load_associations);
 PG_FUNCTION_INFO_V1(service_item_associations);
 PG_FUNCTION_INFO_V1(bulk_save_associations);
 PG_FUNCTION_INFO_V1(validate_associations);
+PG_FUNCTION_INFO_V1(authorized_clinic);
 
 /*
  * require_arg raises 22004 when a mandatory argument is NULL.  The functions
@@ -339,4 +340,23 @@ validate_associations(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(work);
 	call_finish(caller, work);
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * authorized_clinic(for_write boolean) returns bigint
+ *
+ * The clinic the caller's request.jwt.claims authorize it to read (or, with
+ * for_write, to change); NULL without valid claims.  The row-level security
+ * policies compare clinic_id with it.
+ */
+Datum
+authorized_clinic(PG_FUNCTION_ARGS)
+{
+	int64		clinic_id;
+
+	require_arg(fcinfo, 0, "for_write");
+	if (!si_authorized_clinic(PG_GETARG_BOOL(0) ? SI_ACCESS_WRITE : SI_ACCESS_READ,
+							  &clinic_id))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(clinic_id);
 }

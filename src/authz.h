@@ -21,5 +21,6 @@ typedef enum SiAccess
 
 extern bool si_authorize(int64 clinic_id, SiAccess access);
 extern char *si_claims_sub(void);
+extern bool si_authorized_clinic(SiAccess access, int64 *clinic_id);
 
 #endif							/* SERVICE_ITEMS_AUTHZ_H */
