@@ -1,0 +1,211 @@
+/*
+ * load_explain: every query the loader runs (the "all" and "some" variants
+ * of each section, as listed in src/plans.c) reads through indexes on
+ * realistic data: a 1,000-item clinic among 200 generated clinics of 20
+ * items, after ANALYZE.  Each statement is PREPAREd with the parameter types
+ * the extension gives SPI_prepare and EXPLAINed (FORMAT JSON) under
+ * plan_cache_mode = force_generic_plan (the plan the extension keeps using
+ * after its first calls) and force_custom_plan (its first five calls), with
+ * a large and a small id list for the "some" variants.  The output shows
+ * booleans and the tables scanned, not plans, so it is stable; when a check
+ * fails, the diff shows the scan nodes that broke it.
+ *
+ * The statement texts are copies of src/plans.c; a guard compares them with
+ * the file (read with pg_read_file, so a superuser runs this test), so the
+ * test fails when a query changes and its copy here does not.
+ */
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS service_items;
+\set ECHO none
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set demo_data :abs_srcdir '/tools/demo_data.sql'
+\set plans_c :abs_srcdir '/src/plans.c'
+\i :demo_data
+\set ECHO all
+
+DROP SCHEMA IF EXISTS load_explain CASCADE;
+CREATE SCHEMA load_explain;
+
+-- The loader's statements, copied from src/plans.c.
+CREATE TABLE load_explain.statements (name text PRIMARY KEY, ord integer NOT NULL, nargs integer NOT NULL, sql text NOT NULL);
+INSERT INTO load_explain.statements (name, ord, nargs, sql) VALUES
+('SI_PLAN_ITEMS_ALL', 1, 1,
+ 'SELECT a.id, a.associations_version'
+ '  FROM service_items.appointment_types a'
+ ' WHERE a.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT a.is_deleted'
+ ' ORDER BY a.display_order, a.id'),
+('SI_PLAN_ITEMS_SOME', 2, 2,
+ 'SELECT a.id, a.associations_version'
+ '  FROM service_items.appointment_types a'
+ ' WHERE a.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT a.is_deleted'
+ '   AND a.id OPERATOR(pg_catalog.=) ANY ($2)'
+ ' ORDER BY a.display_order, a.id'),
+('SI_PLAN_ASSIGNMENTS_ALL', 3, 1,
+ 'SELECT p.appointment_type_id, p.practitioner_id'
+ '  FROM service_items.practitioner_appointment_types p'
+ '  JOIN service_items.clinic_members m'
+ '    ON m.clinic_id OPERATOR(pg_catalog.=) p.clinic_id'
+ '   AND m.user_id OPERATOR(pg_catalog.=) p.practitioner_id'
+ ' WHERE p.clinic_id OPERATOR(pg_catalog.=) $1'
+ ' AND m.is_active'
+ ' AND m.roles OPERATOR(pg_catalog.@>) ''{practitioner}''::pg_catalog.text[]'
+ ' ORDER BY p.appointment_type_id, p.practitioner_id'),
+('SI_PLAN_ASSIGNMENTS_SOME', 4, 2,
+ 'SELECT p.appointment_type_id, p.practitioner_id'
+ '  FROM service_items.practitioner_appointment_types p'
+ '  JOIN service_items.clinic_members m'
+ '    ON m.clinic_id OPERATOR(pg_catalog.=) p.clinic_id'
+ '   AND m.user_id OPERATOR(pg_catalog.=) p.practitioner_id'
+ ' WHERE p.clinic_id OPERATOR(pg_catalog.=) $1'
+ ' AND m.is_active'
+ ' AND m.roles OPERATOR(pg_catalog.@>) ''{practitioner}''::pg_catalog.text[]'
+ '   AND p.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
+ ' ORDER BY p.appointment_type_id, p.practitioner_id'),
+('SI_PLAN_BILLING_ALL', 5, 1,
+ 'SELECT b.appointment_type_id, b.practitioner_id, b.id,'
+ '       b.is_default, b.amount, b.revenue_share, b.name'
+ '  FROM service_items.billing_scenarios b'
+ ' WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted'
+ ' ORDER BY b.appointment_type_id, b.practitioner_id, b.id'),
+('SI_PLAN_BILLING_SOME', 6, 2,
+ 'SELECT b.appointment_type_id, b.practitioner_id, b.id,'
+ '       b.is_default, b.amount, b.revenue_share, b.name'
+ '  FROM service_items.billing_scenarios b'
+ ' WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted'
+ '   AND b.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
+ ' ORDER BY b.appointment_type_id, b.practitioner_id, b.id'),
+('SI_PLAN_RESOURCES_ALL', 7, 1,
+ 'SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity, t.name'
+ '  FROM service_items.appointment_resource_requirements r'
+ '  JOIN service_items.resource_types t'
+ '    ON t.clinic_id OPERATOR(pg_catalog.=) r.clinic_id'
+ '   AND t.id OPERATOR(pg_catalog.=) r.resource_type_id'
+ ' WHERE r.clinic_id OPERATOR(pg_catalog.=) $1'
+ ' ORDER BY r.appointment_type_id, r.id'),
+('SI_PLAN_RESOURCES_SOME', 8, 2,
+ 'SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity, t.name'
+ '  FROM service_items.appointment_resource_requirements r'
+ '  JOIN service_items.resource_types t'
+ '    ON t.clinic_id OPERATOR(pg_catalog.=) r.clinic_id'
+ '   AND t.id OPERATOR(pg_catalog.=) r.resource_type_id'
+ ' WHERE r.clinic_id OPERATOR(pg_catalog.=) $1'
+ '   AND r.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
+ ' ORDER BY r.appointment_type_id, r.id'),
+('SI_PLAN_FOLLOW_UPS_ALL', 9, 1,
+ 'SELECT f.appointment_type_id, f.id, f.display_order, f.is_enabled,'
+ '       f.timing_mode OPERATOR(pg_catalog.=) ''specific_time'','
+ '       f.hours_after, f.days_after, f.time_of_day, f.message_template'
+ '  FROM service_items.follow_up_messages f'
+ ' WHERE f.clinic_id OPERATOR(pg_catalog.=) $1'
+ ' ORDER BY f.appointment_type_id, f.display_order'),
+('SI_PLAN_FOLLOW_UPS_SOME', 10, 2,
+ 'SELECT f.appointment_type_id, f.id, f.display_order, f.is_enabled,'
+ '       f.timing_mode OPERATOR(pg_catalog.=) ''specific_time'','
+ '       f.hours_after, f.days_after, f.time_of_day, f.message_template'
+ '  FROM service_items.follow_up_messages f'
+ ' WHERE f.clinic_id OPERATOR(pg_catalog.=) $1'
+ '   AND f.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
+ ' ORDER BY f.appointment_type_id, f.display_order');
+
+-- The guard: each copy equals, up to whitespace, the C string literals of
+-- its entry in src/plans.c (with string macros such as LIVE_PRACTITIONER
+-- expanded), and takes the same number of parameters.
+CREATE FUNCTION load_explain.c_statement(src text, name text, OUT sql text, OUT nargs integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    block text;
+    macro record;
+BEGIN
+    SELECT pg_catalog.string_agg(l.line, E'\n' ORDER BY l.n) INTO block
+      FROM pg_catalog.regexp_split_to_table(src, E'\n') WITH ORDINALITY AS l(line, n)
+     WHERE l.n > (SELECT pg_catalog.min(s.n) FROM pg_catalog.regexp_split_to_table(src, E'\n') WITH ORDINALITY AS s(line, n)
+                   WHERE s.line ~ ('^\s*\[' || name || '\]\s*=\s*\{\s*$'))
+       AND l.n < (SELECT pg_catalog.min(e.n) FROM pg_catalog.regexp_split_to_table(src, E'\n') WITH ORDINALITY AS e(line, n)
+                   WHERE e.line ~ '^\s*\},?\s*$'
+                     AND e.n > (SELECT pg_catalog.min(s.n) FROM pg_catalog.regexp_split_to_table(src, E'\n') WITH ORDINALITY AS s(line, n)
+                                 WHERE s.line ~ ('^\s*\[' || name || '\]\s*=\s*\{\s*$')));
+    IF block IS NULL THEN
+        RETURN;
+    END IF;
+    FOR macro IN
+        SELECT m[1] AS macro_name,
+               (SELECT pg_catalog.string_agg(q[1], '') FROM pg_catalog.regexp_matches(m[2], '"((?:[^"\\]|\\.)*)"', 'g') q) AS value
+          FROM pg_catalog.regexp_matches(src, E'#define (\\w+)[ \t]*\\\\\n((?:[^\n]*\\\\\n)*[^\n]*)', 'g') m
+    LOOP
+        block := pg_catalog.regexp_replace(block, '\m' || macro.macro_name || '\M', '"' || macro.value || '"', 'g');
+    END LOOP;
+    SELECT pg_catalog.string_agg(q[1], '') INTO sql
+      FROM pg_catalog.regexp_matches(block, '"((?:[^"\\]|\\.)*)"', 'g') q;
+    nargs := (pg_catalog.regexp_match(pg_catalog.regexp_replace(block, '"((?:[^"\\]|\\.)*)"', '', 'g'), '(\d+)\s*,\s*\{'))[1]::integer;
+END
+$$;
+CREATE TABLE load_explain.plans_c AS SELECT pg_catalog.pg_read_file(:'plans_c') AS src;
+SELECT s.name,
+       pg_catalog.btrim(pg_catalog.regexp_replace(c.sql, '\s+', ' ', 'g'))
+         = pg_catalog.btrim(pg_catalog.regexp_replace(s.sql, '\s+', ' ', 'g')) AS same_sql,
+       c.nargs = s.nargs AS same_nargs
+  FROM load_explain.statements s, load_explain.plans_c p, load_explain.c_statement(p.src, s.name) c
+ ORDER BY s.ord;
+
+-- Realistic data: the 1,000-item clinic is one of 201 clinics and holds
+-- about a fifth of the rows.
+SELECT service_items_demo.create_clinic(1000) AS target \gset
+SELECT pg_catalog.count(service_items_demo.create_clinic(20)) AS other_clinics FROM pg_catalog.generate_series(1, 200);
+ANALYZE service_items.clinics, service_items.clinic_members, service_items.resource_types,
+        service_items.service_type_groups, service_items.appointment_types,
+        service_items.practitioner_appointment_types, service_items.billing_scenarios,
+        service_items.appointment_resource_requirements, service_items.follow_up_messages;
+
+/*
+ * scans(sql, nargs, clinic, ids, mode): the scan nodes of the statement's
+ * plan under plan_cache_mode = mode: node type, table (for heap scans) and
+ * index.
+ */
+CREATE FUNCTION load_explain.scans(stmt text, nargs integer, clinic bigint, ids bigint[], mode text)
+RETURNS TABLE (node text, relation text, index text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    p jsonb;
+BEGIN
+    PERFORM pg_catalog.set_config('plan_cache_mode', mode, true);
+    IF nargs = 1 THEN
+        EXECUTE pg_catalog.format('PREPARE load_explain_stmt(bigint) AS %s', stmt);
+        EXECUTE pg_catalog.format('EXPLAIN (FORMAT JSON, COSTS OFF) EXECUTE load_explain_stmt(%s)', clinic) INTO p;
+    ELSE
+        EXECUTE pg_catalog.format('PREPARE load_explain_stmt(bigint, bigint[]) AS %s', stmt);
+        EXECUTE pg_catalog.format('EXPLAIN (FORMAT JSON, COSTS OFF) EXECUTE load_explain_stmt(%s, %L)', clinic, ids) INTO p;
+    END IF;
+    DEALLOCATE load_explain_stmt;
+    PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
+    RETURN QUERY
+        SELECT n ->> 'Node Type', n ->> 'Relation Name', n ->> 'Index Name'
+          FROM pg_catalog.jsonb_path_query(p, 'strict $.**') AS n
+         WHERE pg_catalog.jsonb_typeof(n) = 'object' AND n ? 'Node Type'
+           AND (n ? 'Relation Name' OR n ? 'Index Name');
+END
+$$;
+
+-- Id lists for the "some" variants: a third of the items, and five.
+SELECT pg_catalog.array_agg(id ORDER BY id) FILTER (WHERE rn % 3 = 1) AS third_ids,
+       pg_catalog.array_agg(id ORDER BY id) FILTER (WHERE rn IN (2, 200, 400, 600, 800)) AS five_ids
+  FROM (SELECT a.id, pg_catalog.row_number() OVER (ORDER BY a.id) AS rn
+          FROM service_items.appointment_types a WHERE a.clinic_id = :target AND NOT a.is_deleted) a \gset
+
+-- Every table is read through an index: index scans, index-only scans or
+-- bitmap heap scans over index scans; no sequential scan.  "scans" names
+-- the tables read, or, when the check fails, every scan node of the plan.
+SELECT s.name, m.mode, CASE WHEN s.nargs = 2 THEN i.ids END AS ids,
+       CASE WHEN pg_catalog.bool_and(x.node IN ('Index Scan', 'Index Only Scan', 'Bitmap Heap Scan', 'Bitmap Index Scan'))
+            THEN pg_catalog.string_agg(DISTINCT x.relation, ', ')
+            ELSE pg_catalog.string_agg(x.node || COALESCE(' on ' || x.relation, '') || COALESCE(' using ' || x.index, ''), '; ')
+       END AS scans,
+       pg_catalog.bool_and(x.node IN ('Index Scan', 'Index Only Scan', 'Bitmap Heap Scan', 'Bitmap Index Scan')) AS index_scans_only
+  FROM load_explain.statements s,
+       (VALUES (1, 'force_generic_plan'), (2, 'force_custom_plan')) AS m(o, mode),
+       (VALUES (1, 'third', :'third_ids'::bigint[]), (2, 'five', :'five_ids'::bigint[])) AS i(o, ids, list),
+       load_explain.scans(s.sql, s.nargs, :target, i.list, m.mode) x
+ WHERE s.nargs = 2 OR i.o = 1
+ GROUP BY s.name, s.ord, m.mode, m.o, i.ids, i.o
+ ORDER BY s.ord, m.o, i.o;
+
+DROP SCHEMA load_explain CASCADE;
