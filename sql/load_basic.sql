@@ -50,7 +50,7 @@ LANGUAGE sql AS $$
     SELECT o, e FROM pg_catalog.json_array_elements(doc -> 'associations') WITH ORDINALITY AS x(e, o)
 $$;
 
-DELETE FROM service_items.clinics WHERE id BETWEEN 5000001 AND 5000005;
+DELETE FROM service_items.clinics WHERE id BETWEEN 5000001 AND 5000006;
 
 ---------------------------------------------------------------------------
 -- Clinic A (5000001): the fixture of most checks.  Rows are inserted out of
@@ -235,6 +235,40 @@ SELECT pg_catalog.count(*) AS amounts,
        pg_catalog.count(DISTINCT pg_catalog.scale(pg_catalog.trim_scale(b.amount))) AS scales
   FROM pg_catalog.json_array_elements(service_items.bulk_load_associations(5000005) #> '{associations,0,billing_scenarios,5801}') s
   JOIN service_items.billing_scenarios b ON b.clinic_id = 5000005 AND b.id = (s ->> 'id')::bigint;
+
+-- Ids of different lengths and beyond 32 bits sort as numbers (clinic F,
+-- 5000006): items 7, 70, 3000000000 tie on display_order; 700 comes first
+-- with a negative one; practitioners (and billing keys) 9, 10, 100,
+-- 5000000000; scenarios 8, 80, 800; follow-ups by display_order -5, 0, 3.
+INSERT INTO service_items.clinics (id, name) VALUES (5000006, 'Clinic F (numeric order)');
+INSERT INTO service_items.clinic_members (clinic_id, user_id, full_name, roles) VALUES
+    (5000006, 100, 'P100', '{practitioner}'), (5000006, 5000000000, 'P5e9', '{practitioner}'),
+    (5000006, 10, 'P10', '{practitioner}'), (5000006, 9, 'P9', '{practitioner}');
+INSERT INTO service_items.resource_types (clinic_id, id, name) VALUES
+    (5000006, 11, 'R11'), (5000006, 2, 'R2');
+INSERT INTO service_items.appointment_types (clinic_id, id, name, duration_minutes, display_order) VALUES
+    (5000006, 3000000000, 'Big id', 30, 0), (5000006, 70, 'Seventy', 30, 0),
+    (5000006, 7, 'Seven', 30, 0), (5000006, 700, 'Seven hundred', 30, -1);
+INSERT INTO service_items.practitioner_appointment_types (clinic_id, appointment_type_id, practitioner_id)
+SELECT 5000006, i, p
+  FROM (VALUES (7), (3000000000)) AS i(i), (VALUES (100), (5000000000), (10), (9)) AS p(p);
+INSERT INTO service_items.billing_scenarios (clinic_id, id, appointment_type_id, practitioner_id, name, amount) VALUES
+    (5000006, 800, 3000000000, 10, 'c', 3), (5000006, 8, 3000000000, 10, 'a', 1),
+    (5000006, 80, 3000000000, 10, 'b', 2), (5000006, 81, 3000000000, 5000000000, 'd', 4),
+    (5000006, 82, 3000000000, 100, 'e', 5), (5000006, 83, 3000000000, 9, 'f', 6);
+INSERT INTO service_items.appointment_resource_requirements (clinic_id, id, appointment_type_id, resource_type_id, quantity) VALUES
+    (5000006, 100, 3000000000, 2, 1), (5000006, 20, 3000000000, 11, 1);
+INSERT INTO service_items.follow_up_messages
+    (clinic_id, id, appointment_type_id, timing_mode, hours_after, message_template, display_order) VALUES
+    (5000006, 1, 3000000000, 'hours_after', 1, 'zero', 0),
+    (5000006, 2, 3000000000, 'hours_after', 1, 'minus five', -5),
+    (5000006, 3, 3000000000, 'hours_after', 1, 'three', 3);
+\pset tuples_only on
+\pset format unaligned
+SELECT item FROM load_basic.items(service_items.bulk_load_associations(5000006)) ORDER BY n;
+\pset tuples_only off
+\pset format aligned
+SELECT service_items.bulk_load_associations(5000006, '{3000000000,7,-3000000000}', false, false, false) AS big_ids;
 
 ---------------------------------------------------------------------------
 -- Strings: valid JSON, exact text preserved.
