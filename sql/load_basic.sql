@@ -50,7 +50,7 @@ LANGUAGE sql AS $$
     SELECT o, e FROM pg_catalog.json_array_elements(doc -> 'associations') WITH ORDINALITY AS x(e, o)
 $$;
 
-DELETE FROM service_items.clinics WHERE id BETWEEN 5000001 AND 5000006;
+DELETE FROM service_items.clinics WHERE id BETWEEN 5000001 AND 5000007;
 
 ---------------------------------------------------------------------------
 -- Clinic A (5000001): the fixture of most checks.  Rows are inserted out of
@@ -235,6 +235,39 @@ SELECT pg_catalog.count(*) AS amounts,
        pg_catalog.count(DISTINCT pg_catalog.scale(pg_catalog.trim_scale(b.amount))) AS scales
   FROM pg_catalog.json_array_elements(service_items.bulk_load_associations(5000005) #> '{associations,0,billing_scenarios,5801}') s
   JOIN service_items.billing_scenarios b ON b.clinic_id = 5000005 AND b.id = (s ->> 'id')::bigint;
+
+-- time_of_day at the end of the day.  PostgreSQL's time type accepts
+-- '24:00', and whatever the table accepts the loader shows; SPEC §5 wants a
+-- loaded object to be accepted back by the save as it is.  So either the
+-- table refuses '24:00', or it loads and validate_associations accepts the
+-- loaded follow-ups back (clinic G, 5000007).
+INSERT INTO service_items.clinics (id, name) VALUES (5000007, 'Clinic G (end of day)');
+INSERT INTO service_items.appointment_types (clinic_id, id, name, duration_minutes)
+VALUES (5000007, 5901, 'Late', 30);
+CREATE FUNCTION load_basic.end_of_day_round_trip() RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    loaded jsonb;
+    verdict jsonb;
+BEGIN
+    BEGIN
+        INSERT INTO service_items.follow_up_messages
+            (clinic_id, id, appointment_type_id, timing_mode, days_after, time_of_day, message_template, display_order)
+        VALUES (5000007, 5902, 5901, 'specific_time', 1, '24:00', 'End of day', 1);
+    EXCEPTION WHEN check_violation THEN
+        RETURN 'consistent';
+    END;
+    loaded := service_items.bulk_load_associations(5000007)::jsonb #> '{associations,0,follow_up_messages}';
+    verdict := service_items.validate_associations(5000007,
+        pg_catalog.jsonb_build_object('follow_up_messages', pg_catalog.jsonb_build_object('5901', loaded)));
+    IF (verdict ->> 'valid')::boolean THEN
+        RETURN 'consistent';
+    END IF;
+    RETURN pg_catalog.format('table accepts 24:00, loader shows %s, save refuses it: %s',
+                             loaded -> 0 -> 'time_of_day', verdict -> 'errors');
+END
+$$;
+SELECT load_basic.end_of_day_round_trip() AS end_of_day;
 
 -- Ids of different lengths and beyond 32 bits sort as numbers (clinic F,
 -- 5000006): items 7, 70, 3000000000 tie on display_order; 700 comes first
