@@ -25,6 +25,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Every object depends on every header: small project, no stale structs.
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
+
 # The pgTAP suite: every file in test/ runs in its own transaction that
 # rolls back.  Needs the extension installed and pgTAP available.
 # PROVE_ARGS passes options to pg_prove (e.g. make prove PROVE_ARGS=-v).

@@ -259,9 +259,11 @@ CREATE TABLE @extschema@.follow_up_messages (
         CHECK (hours_after OPERATOR(pg_catalog.>=) 0 AND hours_after OPERATOR(pg_catalog.<=) 8760),
     CONSTRAINT follow_up_messages_days_after_check
         CHECK (days_after OPERATOR(pg_catalog.>=) 0 AND days_after OPERATOR(pg_catalog.<=) 365),
+    -- whole minutes from 00:00 to 23:59 (time also takes 24:00)
     CONSTRAINT follow_up_messages_time_of_day_check
         CHECK (pg_catalog.date_trunc('minute', time_of_day::interval)
-               OPERATOR(pg_catalog.=) time_of_day::interval),
+               OPERATOR(pg_catalog.=) time_of_day::interval
+               AND time_of_day OPERATOR(pg_catalog.<) '24:00'::time),
     CONSTRAINT follow_up_messages_template_check
         CHECK (pg_catalog.length(message_template) OPERATOR(pg_catalog.>=) 1
                AND pg_catalog.length(message_template) OPERATOR(pg_catalog.<=) 5000

@@ -5,9 +5,8 @@
  * Writes compact JSON text straight into one StringInfo: keys in the order
  * of SPEC §4, integers with pg_lltoa, amounts from whole cents, times as
  * "HH:MM", and every string through escape_json.  No jsonb, no per-value
- * output functions, no allocation per row (text is copied into one reused
- * scratch buffer to get the NUL terminator escape_json needs before
- * PostgreSQL 17).
+ * output functions, no allocation per row (load.c keeps text NUL-terminated,
+ * as escape_json needs before PostgreSQL 17).
  */
 #include "postgres.h"
 
@@ -84,19 +83,14 @@ append_time_hhmm(StringInfo buf, TimeADT time)
 	appendBinaryStringInfo(buf, text, 7);
 }
 
-/* append_text writes a text value as a JSON string. */
-static void
-append_text(SiJsonWriter *writer, const struct varlena *value)
+/* append_text writes a loaded text value as a JSON string. */
+static inline void
+append_text(SiJsonWriter *writer, const SiAssociations *assoc, SiText text)
 {
-	const char *data = VARDATA_ANY(value);
-	int			len = VARSIZE_ANY_EXHDR(value);
-
 #if PG_VERSION_NUM >= 170000
-	escape_json_with_len(writer->buf, data, len);
+	escape_json_with_len(writer->buf, si_text_data(assoc, text), text.len);
 #else
-	resetStringInfo(&writer->scratch);
-	appendBinaryStringInfo(&writer->scratch, data, len);
-	escape_json(writer->buf, writer->scratch.data);
+	escape_json(writer->buf, si_text_data(assoc, text));
 #endif
 }
 
@@ -147,7 +141,7 @@ write_billing(SiJsonWriter *writer, const SiAssociations *assoc,
 		append_literal(buf, "{\"id\":");
 		append_int64(buf, b->id);
 		append_literal(buf, ",\"name\":");
-		append_text(writer, b->name);
+		append_text(writer, assoc, b->name);
 		append_literal(buf, ",\"amount\":");
 		append_cents(buf, b->amount_cents);
 		append_literal(buf, ",\"revenue_share\":");
@@ -183,7 +177,7 @@ write_resources(SiJsonWriter *writer, const SiAssociations *assoc,
 		append_literal(buf, ",\"resource_type_id\":");
 		append_int64(buf, r->resource_type_id);
 		append_literal(buf, ",\"resource_type_name\":");
-		append_text(writer, r->type_name);
+		append_text(writer, assoc, r->type_name);
 		append_literal(buf, ",\"quantity\":");
 		append_int64(buf, r->quantity);
 		appendStringInfoChar(buf, '}');
@@ -223,7 +217,7 @@ write_follow_ups(SiJsonWriter *writer, const SiAssociations *assoc,
 			append_literal(buf, ",\"days_after\":null,\"time_of_day\":null");
 		}
 		append_literal(buf, ",\"message_template\":");
-		append_text(writer, f->message_template);
+		append_text(writer, assoc, f->message_template);
 		append_literal(buf, ",\"is_enabled\":");
 		append_bool(buf, f->is_enabled);
 		append_literal(buf, ",\"display_order\":");
@@ -238,7 +232,6 @@ void
 si_json_init(SiJsonWriter *writer, StringInfo buf)
 {
 	writer->buf = buf;
-	initStringInfo(&writer->scratch);
 }
 
 /*

@@ -12,11 +12,10 @@
 
 #include "load.h"
 
-/* scratch space the writer reuses for NUL-terminated copies of text */
+/* where the writer writes */
 typedef struct SiJsonWriter
 {
 	StringInfo	buf;
-	StringInfoData scratch;
 } SiJsonWriter;
 
 extern void si_json_init(SiJsonWriter *writer, StringInfo buf);

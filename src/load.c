@@ -5,14 +5,15 @@
  * One query per table, whatever the number of items: the live items in
  * display order, then the assignments, billing scenarios, resource
  * requirements and follow-up messages of the clinic (or of the requested
- * items), each ordered by service item.  The rows are merged by item in one
- * pass over each result, against the items sorted by id.  Nothing here writes
- * or knows about JSON; json_out.c turns the result into text.
+ * items), each ordered by service item.  Rows go straight from the executor
+ * to a DestReceiver here (no SPI tuple table is built) and are merged by
+ * item in one pass, against the items sorted by id.  Nothing here writes or
+ * knows about JSON; json_out.c turns the result into text.
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -21,17 +22,20 @@
 #include "load.h"
 #include "plans.h"
 
-/* the widest row any load query returns */
-#define MAX_LOAD_COLUMNS 9
-
-/* A section being merged: the items sorted by id, and a cursor into them. */
-typedef struct MergeCursor
+/*
+ * A DestReceiver that hands each row of one load query to a handler, which
+ * appends it to the result.  The cursor walks the items sorted by id while
+ * the rows come in ascending appointment_type_id order.
+ */
+typedef struct LoadReceiver
 {
-	SiItem	   *items;
+	DestReceiver pub;
+	SiAssociations *result;
 	int		   *by_id;			/* item indexes in ascending id order */
-	int			nitems;
 	int			next;			/* first by_id position not yet passed */
-} MergeCursor;
+	int			capacity;		/* of the section array being filled */
+	void		(*handle) (struct LoadReceiver *self, Datum *values, bool *nulls);
+} LoadReceiver;
 
 static int
 compare_item_ids(const void *a, const void *b, void *arg)
@@ -44,27 +48,21 @@ compare_item_ids(const void *a, const void *b, void *arg)
 }
 
 /*
- * merge_find_item returns the item a row of appointment_type_id belongs to,
- * or NULL when that item was not loaded (deleted, or not requested).  Rows
- * must come in ascending appointment_type_id order.
+ * find_item returns the item a row of appointment_type_id belongs to, or NULL
+ * when that item was not loaded (deleted, or not requested).
  */
 static SiItem *
-merge_find_item(MergeCursor *cursor, int64 appointment_type_id)
+find_item(LoadReceiver *self, int64 appointment_type_id)
 {
-	while (cursor->next < cursor->nitems &&
-		   cursor->items[cursor->by_id[cursor->next]].id < appointment_type_id)
-		cursor->next++;
-	if (cursor->next < cursor->nitems &&
-		cursor->items[cursor->by_id[cursor->next]].id == appointment_type_id)
-		return &cursor->items[cursor->by_id[cursor->next]];
-	return NULL;
-}
+	SiAssociations *result = self->result;
 
-/* merge_start rewinds a cursor for the next section. */
-static void
-merge_start(MergeCursor *cursor)
-{
-	cursor->next = 0;
+	while (self->next < result->nitems &&
+		   result->items[self->by_id[self->next]].id < appointment_type_id)
+		self->next++;
+	if (self->next < result->nitems &&
+		result->items[self->by_id[self->next]].id == appointment_type_id)
+		return &result->items[self->by_id[self->next]];
+	return NULL;
 }
 
 /*
@@ -79,11 +77,34 @@ range_add(SiRange *range, int pos)
 	range->count++;
 }
 
-/* text_value returns a text column as an untoasted varlena. */
-static inline struct varlena *
-text_value(Datum value)
+/*
+ * make_room returns array, grown (doubled) if needed to hold one more
+ * element after count of them.
+ */
+static void *
+make_room(LoadReceiver *self, void *array, int count, size_t size)
 {
-	return pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+	if (count < self->capacity)
+		return array;
+	self->capacity = Max(self->capacity * 2, 64);
+	return repalloc_huge(array, (Size) self->capacity * size);
+}
+
+/* store_text copies a text value into the result's arena. */
+static SiText
+store_text(SiAssociations *result, Datum value)
+{
+	struct varlena *raw = (struct varlena *) DatumGetPointer(value);
+	struct varlena *plain = pg_detoast_datum_packed(raw);
+	SiText		text;
+
+	text.offset = result->text.len;
+	text.len = VARSIZE_ANY_EXHDR(plain);
+	appendBinaryStringInfo(&result->text, VARDATA_ANY(plain), text.len);
+	appendStringInfoChar(&result->text, '\0');
+	if (plain != raw)
+		pfree(plain);
+	return text;
 }
 
 /*
@@ -114,7 +135,8 @@ numeric_slow_cents(Datum value)
 static int64
 numeric_to_cents(Datum value)
 {
-	struct varlena *v = text_value(value);
+	struct varlena *raw = (struct varlena *) DatumGetPointer(value);
+	struct varlena *v = pg_detoast_datum_packed(raw);
 	const char *data = VARDATA_ANY(v);
 	int			nbytes = VARSIZE_ANY_EXHDR(v);
 	uint16		header;
@@ -123,7 +145,7 @@ numeric_to_cents(Datum value)
 	bool		negative;
 	int64		cents = 0;
 
-	if (nbytes < (int) sizeof(uint16))
+	if (v != raw || nbytes < (int) sizeof(uint16))
 		return numeric_slow_cents(value);
 	memcpy(&header, data, sizeof(uint16));
 	if ((header & 0xC000) == 0xC000)
@@ -171,83 +193,33 @@ numeric_to_cents(Datum value)
 	return negative ? -cents : cents;
 }
 
-/*
- * run_section executes one load query: the "all" variant for a whole clinic,
- * the "some" variant when the caller named items.
- */
-static uint64
-run_section(const SiLoadRequest *request, SiPlanId all, SiPlanId some)
-{
-	Datum		values[2];
-	char		nulls[2] = {' ', ' '};
+/* Row handlers: one per query, each appending one row to the result. */
 
-	values[0] = Int64GetDatum(request->clinic_id);
-	if (request->item_ids == NULL)
-		return si_execute(all, values, nulls, request->read_only,
-						  SPI_OK_SELECT);
-	values[1] = PointerGetDatum(request->item_ids);
-	return si_execute(some, values, nulls, request->read_only, SPI_OK_SELECT);
-}
-
-/*
- * deform_row reads row i of the last SPI result into values/nulls.
- */
-static inline void
-deform_row(uint64 i, Datum *values, bool *nulls)
+static void
+item_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
-	heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-					  values, nulls);
+	SiAssociations *result = self->result;
+	SiItem	   *item;
+
+	result->items = make_room(self, result->items, result->nitems, sizeof(SiItem));
+	item = &result->items[result->nitems++];
+	memset(item, 0, sizeof(*item));
+	item->id = DatumGetInt64(values[0]);
+	item->version = DatumGetInt64(values[1]);
 }
 
 static void
-load_items(const SiLoadRequest *request, SiAssociations *result)
+assignment_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
-	uint64		n;
-	Datum		values[MAX_LOAD_COLUMNS];
-	bool		nulls[MAX_LOAD_COLUMNS];
+	SiAssociations *result = self->result;
+	SiItem	   *item = find_item(self, DatumGetInt64(values[0]));
 
-	n = run_section(request, SI_PLAN_ITEMS_ALL, SI_PLAN_ITEMS_SOME);
-	result->nitems = (int) n;
-	result->items = palloc0(sizeof(SiItem) * (n > 0 ? n : 1));
-	for (uint64 i = 0; i < n; i++)
-	{
-		SiItem	   *item = &result->items[i];
-
-		CHECK_FOR_INTERRUPTS();
-		deform_row(i, values, nulls);
-		item->id = DatumGetInt64(values[0]);
-		item->version = DatumGetInt64(values[1]);
-	}
-	SPI_freetuptable(SPI_tuptable);
-}
-
-static void
-load_assignments(const SiLoadRequest *request, SiAssociations *result,
-				 MergeCursor *cursor)
-{
-	uint64		n;
-	int			pos = 0;
-	Datum		values[MAX_LOAD_COLUMNS];
-	bool		nulls[MAX_LOAD_COLUMNS];
-
-	n = run_section(request, SI_PLAN_ASSIGNMENTS_ALL, SI_PLAN_ASSIGNMENTS_SOME);
-	result->assignments = palloc(sizeof(int64) * (n > 0 ? n : 1));
-	merge_start(cursor);
-	for (uint64 i = 0; i < n; i++)
-	{
-		SiItem	   *item;
-
-		CHECK_FOR_INTERRUPTS();
-		deform_row(i, values, nulls);
-		item = merge_find_item(cursor, DatumGetInt64(values[0]));
-		if (item == NULL)
-			continue;
-		result->assignments[pos] = DatumGetInt64(values[1]);
-		range_add(&item->assignments, pos++);
-	}
-	result->nassignments = pos;
-	result->total_rows += pos;
-	SPI_freetuptable(SPI_tuptable);
+	if (item == NULL)
+		return;
+	result->assignments = make_room(self, result->assignments,
+									result->nassignments, sizeof(int64));
+	result->assignments[result->nassignments] = DatumGetInt64(values[1]);
+	range_add(&item->assignments, result->nassignments++);
 }
 
 /*
@@ -278,145 +250,167 @@ is_assigned(const SiAssociations *result, const SiItem *item,
 }
 
 static void
-load_billing(const SiLoadRequest *request, SiAssociations *result,
-			 MergeCursor *cursor)
+billing_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
-	uint64		n;
-	int			pos = 0;
-	Datum		values[MAX_LOAD_COLUMNS];
-	bool		nulls[MAX_LOAD_COLUMNS];
+	SiAssociations *result = self->result;
+	SiItem	   *item = find_item(self, DatumGetInt64(values[0]));
+	int64		practitioner_id = DatumGetInt64(values[1]);
+	SiBilling  *b;
 
-	n = run_section(request, SI_PLAN_BILLING_ALL, SI_PLAN_BILLING_SOME);
-	result->billing = palloc(sizeof(SiBilling) * (n > 0 ? n : 1));
-	merge_start(cursor);
-	for (uint64 i = 0; i < n; i++)
-	{
-		SiItem	   *item;
-		SiBilling  *b;
-		int64		practitioner_id;
-
-		CHECK_FOR_INTERRUPTS();
-		deform_row(i, values, nulls);
-		item = merge_find_item(cursor, DatumGetInt64(values[0]));
-		if (item == NULL)
-			continue;
-		practitioner_id = DatumGetInt64(values[1]);
-		if (!is_assigned(result, item, practitioner_id))
-			continue;
-		b = &result->billing[pos];
-		b->practitioner_id = practitioner_id;
-		b->id = DatumGetInt64(values[2]);
-		b->is_default = DatumGetBool(values[3]);
-		b->amount_cents = numeric_to_cents(values[4]);
-		b->share_cents = numeric_to_cents(values[5]);
-		b->name = text_value(values[6]);
-		range_add(&item->billing, pos++);
-	}
-	result->nbilling = pos;
-	result->total_rows += pos;
+	if (item == NULL || !is_assigned(result, item, practitioner_id))
+		return;
+	result->billing = make_room(self, result->billing, result->nbilling,
+								sizeof(SiBilling));
+	b = &result->billing[result->nbilling];
+	b->practitioner_id = practitioner_id;
+	b->id = DatumGetInt64(values[2]);
+	b->is_default = DatumGetBool(values[3]);
+	b->amount_cents = numeric_to_cents(values[4]);
+	b->share_cents = numeric_to_cents(values[5]);
+	b->name = store_text(result, values[6]);
+	range_add(&item->billing, result->nbilling++);
 }
 
 static void
-load_resources(const SiLoadRequest *request, SiAssociations *result,
-			   MergeCursor *cursor)
+resource_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
-	uint64		n;
-	int			pos = 0;
-	Datum		values[MAX_LOAD_COLUMNS];
-	bool		nulls[MAX_LOAD_COLUMNS];
+	SiAssociations *result = self->result;
+	SiItem	   *item = find_item(self, DatumGetInt64(values[0]));
+	SiResource *r;
 
-	n = run_section(request, SI_PLAN_RESOURCES_ALL, SI_PLAN_RESOURCES_SOME);
-	result->resources = palloc(sizeof(SiResource) * (n > 0 ? n : 1));
-	merge_start(cursor);
-	for (uint64 i = 0; i < n; i++)
-	{
-		SiItem	   *item;
-		SiResource *r;
-
-		CHECK_FOR_INTERRUPTS();
-		deform_row(i, values, nulls);
-		item = merge_find_item(cursor, DatumGetInt64(values[0]));
-		if (item == NULL)
-			continue;
-		r = &result->resources[pos];
-		r->id = DatumGetInt64(values[1]);
-		r->resource_type_id = DatumGetInt64(values[2]);
-		r->quantity = DatumGetInt32(values[3]);
-		r->type_name = text_value(values[4]);
-		range_add(&item->resources, pos++);
-	}
-	result->nresources = pos;
-	result->total_rows += pos;
+	if (item == NULL)
+		return;
+	result->resources = make_room(self, result->resources, result->nresources,
+								  sizeof(SiResource));
+	r = &result->resources[result->nresources];
+	r->id = DatumGetInt64(values[1]);
+	r->resource_type_id = DatumGetInt64(values[2]);
+	r->quantity = DatumGetInt32(values[3]);
+	r->type_name = store_text(result, values[4]);
+	range_add(&item->resources, result->nresources++);
 }
 
 static void
-load_follow_ups(const SiLoadRequest *request, SiAssociations *result,
-				MergeCursor *cursor)
+follow_up_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
-	uint64		n;
-	int			pos = 0;
-	Datum		values[MAX_LOAD_COLUMNS];
-	bool		nulls[MAX_LOAD_COLUMNS];
+	SiAssociations *result = self->result;
+	SiItem	   *item = find_item(self, DatumGetInt64(values[0]));
+	SiFollowUp *f;
 
-	n = run_section(request, SI_PLAN_FOLLOW_UPS_ALL, SI_PLAN_FOLLOW_UPS_SOME);
-	result->follow_ups = palloc(sizeof(SiFollowUp) * (n > 0 ? n : 1));
-	merge_start(cursor);
-	for (uint64 i = 0; i < n; i++)
-	{
-		SiItem	   *item;
-		SiFollowUp *f;
+	if (item == NULL)
+		return;
+	result->follow_ups = make_room(self, result->follow_ups, result->nfollow_ups,
+								   sizeof(SiFollowUp));
+	f = &result->follow_ups[result->nfollow_ups];
+	f->id = DatumGetInt64(values[1]);
+	f->display_order = DatumGetInt32(values[2]);
+	f->is_enabled = DatumGetBool(values[3]);
+	f->specific_time = DatumGetBool(values[4]);
+	f->hours_after = nulls[5] ? 0 : DatumGetInt32(values[5]);
+	f->days_after = nulls[6] ? 0 : DatumGetInt32(values[6]);
+	f->time_of_day = nulls[7] ? 0 : DatumGetTimeADT(values[7]);
+	f->message_template = store_text(result, values[8]);
+	range_add(&item->follow_ups, result->nfollow_ups++);
+}
 
-		CHECK_FOR_INTERRUPTS();
-		deform_row(i, values, nulls);
-		item = merge_find_item(cursor, DatumGetInt64(values[0]));
-		if (item == NULL)
-			continue;
-		f = &result->follow_ups[pos];
-		f->id = DatumGetInt64(values[1]);
-		f->display_order = DatumGetInt32(values[2]);
-		f->is_enabled = DatumGetBool(values[3]);
-		f->specific_time = DatumGetBool(values[4]);
-		f->hours_after = nulls[5] ? 0 : DatumGetInt32(values[5]);
-		f->days_after = nulls[6] ? 0 : DatumGetInt32(values[6]);
-		f->time_of_day = nulls[7] ? 0 : DatumGetTimeADT(values[7]);
-		f->message_template = text_value(values[8]);
-		range_add(&item->follow_ups, pos++);
-	}
-	result->nfollow_ups = pos;
-	result->total_rows += pos;
+/* The DestReceiver callbacks. */
+
+static bool
+receive_row(TupleTableSlot *slot, DestReceiver *self)
+{
+	LoadReceiver *receiver = (LoadReceiver *) self;
+
+	CHECK_FOR_INTERRUPTS();
+	slot_getallattrs(slot);
+	receiver->handle(receiver, slot->tts_values, slot->tts_isnull);
+	return true;
+}
+
+static void
+receive_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+receive_nothing(DestReceiver *self)
+{
+}
+
+/*
+ * run_section executes one load query into the result: the "all" variant
+ * for a whole clinic, the "some" variant when the caller named items.
+ */
+static void
+run_section(const SiLoadRequest *request, LoadReceiver *receiver,
+			SiPlanId all, SiPlanId some,
+			void (*handle) (LoadReceiver *, Datum *, bool *))
+{
+	Datum		values[2];
+
+	receiver->handle = handle;
+	receiver->next = 0;
+	receiver->capacity = 0;
+	values[0] = Int64GetDatum(request->clinic_id);
+	values[1] = PointerGetDatum(request->item_ids);
+	si_execute_to(request->item_ids ? some : all, values, request->read_only,
+				  &receiver->pub);
 }
 
 /*
  * si_load_associations reads the associations a request asks for into
- * result.  SPI must be connected; the result points into SPI tuple tables
- * and lives until SPI_finish.  It runs at most five queries.
+ * result, in the current memory context.  SPI must be connected.  It runs
+ * at most five queries.
  */
 void
 si_load_associations(const SiLoadRequest *request, SiAssociations *result)
 {
-	MergeCursor cursor;
+	LoadReceiver receiver;
 
 	memset(result, 0, sizeof(*result));
 	result->request = request;
+	initStringInfo(&result->text);
 
-	load_items(request, result);
+	memset(&receiver, 0, sizeof(receiver));
+	receiver.pub.receiveSlot = receive_row;
+	receiver.pub.rStartup = receive_startup;
+	receiver.pub.rShutdown = receive_nothing;
+	receiver.pub.rDestroy = receive_nothing;
+	/* any tag but DestNone and DestSPI makes SPI answer SPI_OK_SELECT */
+	receiver.pub.mydest = DestTuplestore;
+	receiver.result = result;
+
+	result->items = palloc(sizeof(SiItem));
+	run_section(request, &receiver, SI_PLAN_ITEMS_ALL, SI_PLAN_ITEMS_SOME, item_row);
 	if (result->nitems == 0)
 		return;					/* nothing to attach anything to */
 
-	cursor.items = result->items;
-	cursor.nitems = result->nitems;
-	cursor.by_id = palloc(sizeof(int) * result->nitems);
+	receiver.by_id = palloc(sizeof(int) * result->nitems);
 	for (int i = 0; i < result->nitems; i++)
-		cursor.by_id[i] = i;
-	qsort_arg(cursor.by_id, result->nitems, sizeof(int), compare_item_ids,
+		receiver.by_id[i] = i;
+	qsort_arg(receiver.by_id, result->nitems, sizeof(int), compare_item_ids,
 			  result->items);
 
-	load_assignments(request, result, &cursor);
+	result->assignments = palloc(sizeof(int64));
+	run_section(request, &receiver, SI_PLAN_ASSIGNMENTS_ALL,
+				SI_PLAN_ASSIGNMENTS_SOME, assignment_row);
 	if (request->billing)
-		load_billing(request, result, &cursor);
+	{
+		result->billing = palloc(sizeof(SiBilling));
+		run_section(request, &receiver, SI_PLAN_BILLING_ALL,
+					SI_PLAN_BILLING_SOME, billing_row);
+	}
 	if (request->resources)
-		load_resources(request, result, &cursor);
+	{
+		result->resources = palloc(sizeof(SiResource));
+		run_section(request, &receiver, SI_PLAN_RESOURCES_ALL,
+					SI_PLAN_RESOURCES_SOME, resource_row);
+	}
 	if (request->follow_ups)
-		load_follow_ups(request, result, &cursor);
-	result->total_rows += result->nitems;
+	{
+		result->follow_ups = palloc(sizeof(SiFollowUp));
+		run_section(request, &receiver, SI_PLAN_FOLLOW_UPS_ALL,
+					SI_PLAN_FOLLOW_UPS_SOME, follow_up_row);
+	}
+	result->total_rows = result->nitems + result->nassignments +
+		result->nbilling + result->nresources + result->nfollow_ups;
 }

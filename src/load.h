@@ -5,14 +5,15 @@
  * si_load_associations runs one query per table (never one per item) and
  * merges the rows by service item into the arrays below.  Each item points at
  * a contiguous run of every section's array, in the order SPEC §4 wants.
- * Text values point into the SPI result tuples: a SiAssociations is valid
- * until SPI_finish.
+ * Rows are taken from the executor one at a time (no SPI tuple table);
+ * text values are copied into one arena, NUL-terminated.
  */
 #ifndef SERVICE_ITEMS_LOAD_H
 #define SERVICE_ITEMS_LOAD_H
 
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/date.h"
 
@@ -35,6 +36,13 @@ typedef struct SiRange
 	int			count;
 } SiRange;
 
+/* a text value: its bytes at arena + offset, followed by a NUL */
+typedef struct SiText
+{
+	int			offset;
+	int			len;
+} SiText;
+
 typedef struct SiItem
 {
 	int64		id;
@@ -52,7 +60,7 @@ typedef struct SiBilling
 	int64		amount_cents;
 	int64		share_cents;
 	bool		is_default;
-	struct varlena *name;
+	SiText		name;
 } SiBilling;
 
 typedef struct SiResource
@@ -60,7 +68,7 @@ typedef struct SiResource
 	int64		id;
 	int64		resource_type_id;
 	int32		quantity;
-	struct varlena *type_name;
+	SiText		type_name;
 } SiResource;
 
 typedef struct SiFollowUp
@@ -72,7 +80,7 @@ typedef struct SiFollowUp
 	int32		hours_after;	/* hours_after mode only */
 	int32		days_after;		/* specific_time mode only */
 	TimeADT		time_of_day;	/* specific_time mode only */
-	struct varlena *message_template;
+	SiText		message_template;
 } SiFollowUp;
 
 typedef struct SiAssociations
@@ -89,7 +97,15 @@ typedef struct SiAssociations
 	int			nresources;
 	int			nfollow_ups;
 	int64		total_rows;		/* rows of every section, to size output */
+	StringInfoData text;		/* the arena of every SiText */
 } SiAssociations;
+
+/* si_text_data returns a loaded text value, NUL-terminated. */
+static inline const char *
+si_text_data(const SiAssociations *assoc, SiText text)
+{
+	return assoc->text.data + text.offset;
+}
 
 extern void si_load_associations(const SiLoadRequest *request,
 								 SiAssociations *result);

@@ -961,11 +961,14 @@ parse_follow_up_entry(SiErrors *errors, const SiPlace *entry,
 	}
 
 	place = field_place(entry, "display_order");
-	out->display_order = -1;
 	if ((f = find_member(members, n, "display_order")) == NULL)
 		si_error(errors, &place, "required", "display_order is required");
-	else if (read_int(errors, &place, "display_order", f, 0, PG_INT32_MAX, &value))
+	else if (read_int(errors, &place, "display_order", f, PG_INT32_MIN,
+					  PG_INT32_MAX, &value))
+	{
 		out->display_order = (int32) value;
+		out->has_display_order = true;
+	}
 }
 
 static void
@@ -1008,7 +1011,7 @@ parse_follow_ups(SiErrors *errors, Member *members, int count, SiPayload *result
 					si_error(errors, &place, "duplicate",
 							 "id " INT64_FORMAT " is listed twice", e->id);
 				}
-				if (e->display_order >= 0 &&
+				if (e->has_display_order && other->has_display_order &&
 					e->display_order == other->display_order)
 				{
 					place = field_place(&entry, "display_order");

@@ -122,6 +122,7 @@ typedef struct SiFollowUpEntry
 	TimeADT		time_of_day;
 	char	   *message_template;
 	bool		is_enabled;
+	bool		has_display_order;
 	int32		display_order;
 } SiFollowUpEntry;
 

@@ -16,6 +16,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/params.h"
 
 #include "plans.h"
 
@@ -327,4 +328,34 @@ si_execute(SiPlanId id, Datum *values, const char *nulls, bool read_only,
 			 (int) id, SPI_result_code_string(rc),
 			 SPI_result_code_string(expected));
 	return SPI_processed;
+}
+
+/*
+ * si_execute_to runs a kept statement (no NULL parameters) and hands every
+ * row to dest as the executor produces it, instead of copying all rows into
+ * an SPI tuple table first.
+ */
+void
+si_execute_to(SiPlanId id, Datum *values, bool read_only, DestReceiver *dest)
+{
+	const SiStatement *stmt = &statements[id];
+	ParamListInfo params = makeParamList(stmt->nargs);
+	SPIExecuteOptions options;
+	int			rc;
+
+	for (int i = 0; i < stmt->nargs; i++)
+	{
+		params->params[i].value = values[i];
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = stmt->argtypes[i];
+	}
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = read_only;
+	options.dest = dest;
+	rc = SPI_execute_plan_extended(si_plan(id), &options);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "service_items: statement %d returned %s, expected SPI_OK_SELECT",
+			 (int) id, SPI_result_code_string(rc));
 }

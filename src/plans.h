@@ -12,6 +12,7 @@
 #define SI_MAX_PLAN_ARGS 9
 
 #include "executor/spi.h"
+#include "tcop/dest.h"
 
 typedef enum SiPlanId
 {
@@ -47,6 +48,8 @@ typedef enum SiPlanId
 } SiPlanId;
 
 extern SPIPlanPtr si_plan(SiPlanId id);
+extern void si_execute_to(SiPlanId id, Datum *values, bool read_only,
+						  DestReceiver *dest);
 extern uint64 si_execute(SiPlanId id, Datum *values, const char *nulls,
 						 bool read_only, int expected);
 

@@ -254,13 +254,12 @@ mark_changed(Apply *apply, const SiItem *item)
 	apply->item_changed[item - apply->state->current.items] = true;
 }
 
+/* text_equals compares a loaded text value with a payload string. */
 static bool
-text_equals(const struct varlena *stored, const char *value)
+text_equals(const SiAssociations *assoc, SiText stored, const char *value)
 {
-	int			len = VARSIZE_ANY_EXHDR(stored);
-
-	return len == (int) strlen(value) &&
-		memcmp(VARDATA_ANY(stored), value, len) == 0;
+	return stored.len == (int) strlen(value) &&
+		memcmp(si_text_data(assoc, stored), value, stored.len) == 0;
 }
 
 static Datum
@@ -375,7 +374,7 @@ apply_billing(Apply *apply, int64 clinic_id)
 					elog(ERROR, "service_items: billing scenario " INT64_FORMAT " vanished after validation", e->id);
 				row = &state->current.billing[k];
 				claimed[k] = true;
-				if (text_equals(row->name, e->name) &&
+				if (text_equals(&state->current, row->name, e->name) &&
 					row->amount_cents == e->amount_cents &&
 					row->share_cents == e->share_cents &&
 					row->is_default == e->is_default)
@@ -513,12 +512,13 @@ apply_resources(Apply *apply, int64 clinic_id)
 }
 
 static bool
-follow_up_equals(const SiFollowUp *row, const SiFollowUpEntry *e)
+follow_up_equals(const SiAssociations *assoc, const SiFollowUp *row,
+				 const SiFollowUpEntry *e)
 {
 	if (row->specific_time != e->specific_time ||
 		row->is_enabled != e->is_enabled ||
 		row->display_order != e->display_order ||
-		!text_equals(row->message_template, e->message_template))
+		!text_equals(assoc, row->message_template, e->message_template))
 		return false;
 	if (e->specific_time)
 		return row->days_after == e->days_after && row->time_of_day == e->time_of_day;
@@ -574,7 +574,7 @@ apply_follow_ups(Apply *apply, int64 clinic_id)
 				if (k == last)
 					elog(ERROR, "service_items: follow-up message " INT64_FORMAT " vanished after validation", e->id);
 				claimed[k] = true;
-				if (follow_up_equals(&state->current.follow_ups[k], e))
+				if (follow_up_equals(&state->current, &state->current.follow_ups[k], e))
 				{
 					counts->unchanged++;
 					continue;
