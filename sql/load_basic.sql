@@ -13,8 +13,11 @@
  * another clinic's / duplicates / NULL elements; a clinic with no items;
  * NULL clinic_id and NULL include flags (22004); quotes, backslashes,
  * control characters and non-ASCII text give valid JSON with the exact text
- * preserved (also for TOASTed templates); amount and time_of_day formats;
- * the streaming twin service_item_associations on the same inputs.
+ * preserved (also for TOASTed templates); amount formats (a sweep of every
+ * magnitude) and time_of_day formats, and a time_of_day of 24:00 either
+ * refused by the table or accepted back by validate_associations; ids of
+ * different lengths and beyond 32 bits sorted as numbers; the streaming
+ * twin service_item_associations on the same inputs.
  *
  * Hand-made rows use explicit ids from 5,000,000 up, far above anything the
  * identity sequences reach in this suite, so other test files cannot clash.
