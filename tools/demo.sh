@@ -22,6 +22,11 @@ case "$n_items$per_item" in
 esac
 
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+
+# The throwaway cluster takes its encoding from the locale: without one (a
+# bare root shell on a fresh machine often has no LANG) it would be SQL_ASCII,
+# where non-ASCII names count bytes, not characters.  C.UTF-8 is always there.
+export LC_ALL=C.UTF-8 LANG=C.UTF-8
 packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
           libtap-parser-sourcehandler-pgtap-perl libipc-run-perl make gcc)
 

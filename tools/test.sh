@@ -17,6 +17,11 @@ cd "$(dirname "$0")/.."
 
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 
+# The throwaway cluster takes its encoding from the locale: without one (a
+# bare root shell on a fresh machine often has no LANG) it would be SQL_ASCII,
+# where non-ASCII names count bytes, not characters.  C.UTF-8 is always there.
+export LC_ALL=C.UTF-8 LANG=C.UTF-8
+
 missing=()
 [ -x "$PG_CONFIG" ] || missing+=("$PG_CONFIG (Debian package postgresql-server-dev-15)")
 command -v pg_virtualenv >/dev/null || missing+=("pg_virtualenv (Debian package postgresql-common)")
