@@ -8,7 +8,7 @@
 -- Everything runs in one transaction that rolls back.
 
 BEGIN;
-SELECT plan(305);
+SELECT plan(306);
 
 SET LOCAL search_path = public, pg_catalog;
 
@@ -714,6 +714,11 @@ SELECT throws_ok($$INSERT INTO service_items.follow_up_messages
                    VALUES (9001, 9301, 'specific_time', 1, '21:00:00.5', 'Hi', 2)$$,
                  '23514', 'new row for relation "follow_up_messages" violates check constraint "follow_up_messages_time_of_day_check"',
                  'time_of_day with fractional seconds is rejected');
+SELECT throws_ok($$INSERT INTO service_items.follow_up_messages
+                   (clinic_id, appointment_type_id, timing_mode, days_after, time_of_day, message_template, display_order)
+                   VALUES (9001, 9301, 'specific_time', 1, '24:00', 'Hi', 2)$$,
+                 '23514', 'new row for relation "follow_up_messages" violates check constraint "follow_up_messages_time_of_day_check"',
+                 'time_of_day 24:00 is rejected (HH:MM runs to 23:59)');
 SELECT lives_ok($$INSERT INTO service_items.follow_up_messages
                   (clinic_id, appointment_type_id, timing_mode, hours_after, message_template, display_order)
                   VALUES (9001, 9301, 'hours_after', 8760, 'A year later', 2),
@@ -721,7 +726,7 @@ SELECT lives_ok($$INSERT INTO service_items.follow_up_messages
                 'hours_after 0 and 8760 are accepted');
 SELECT lives_ok($$INSERT INTO service_items.follow_up_messages
                   (clinic_id, appointment_type_id, timing_mode, days_after, time_of_day, message_template, display_order)
-                  VALUES (9001, 9301, 'specific_time', 365, '21:00', E'提醒\tline\nnext', 4),
+                  VALUES (9001, 9301, 'specific_time', 365, '23:59', E'提醒\tline\nnext', 4),
                          (9001, 9301, 'specific_time', 0, '00:00', 'Midnight', 5)$$,
                 'specific_time with days_after 0 and 365 and HH:MM times is accepted');
 SELECT throws_ok($$INSERT INTO service_items.follow_up_messages
