@@ -171,9 +171,11 @@ CREATE TABLE @extschema@.billing_scenarios (
     CONSTRAINT billing_scenarios_name_check
         CHECK (pg_catalog.length(name) OPERATOR(pg_catalog.>=) 1
                AND pg_catalog.length(name) OPERATOR(pg_catalog.<=) 255
-               AND name OPERATOR(pg_catalog.!~) '[\x01-\x08\x0b-\x1f\x7f]'),
+               AND name OPERATOR(pg_catalog.!~) '[\x01-\x08\x0b-\x1f\x7f-\x9f]'),
+    -- numeric(10,2) also holds NaN, which compares above every number
     CONSTRAINT billing_scenarios_amount_check
-        CHECK (amount OPERATOR(pg_catalog.>=) 0),
+        CHECK (amount OPERATOR(pg_catalog.>=) 0
+               AND amount OPERATOR(pg_catalog.<=) 99999999.99),
     CONSTRAINT billing_scenarios_revenue_share_check
         CHECK (revenue_share OPERATOR(pg_catalog.>=) 0
                AND revenue_share OPERATOR(pg_catalog.<=) amount),
@@ -201,6 +203,9 @@ COMMENT ON COLUMN @extschema@.billing_scenarios.revenue_share IS
 CREATE INDEX billing_scenarios_live_idx
     ON @extschema@.billing_scenarios (clinic_id, appointment_type_id, practitioner_id, id)
     WHERE NOT is_deleted;
+-- Deleting an item (or a clinic) finds all of its scenarios, deleted or not.
+CREATE INDEX billing_scenarios_item_idx
+    ON @extschema@.billing_scenarios (clinic_id, appointment_type_id);
 CREATE INDEX billing_scenarios_practitioner_idx
     ON @extschema@.billing_scenarios (clinic_id, practitioner_id);
 
@@ -267,7 +272,7 @@ CREATE TABLE @extschema@.follow_up_messages (
     CONSTRAINT follow_up_messages_template_check
         CHECK (pg_catalog.length(message_template) OPERATOR(pg_catalog.>=) 1
                AND pg_catalog.length(message_template) OPERATOR(pg_catalog.<=) 5000
-               AND message_template OPERATOR(pg_catalog.!~) '[\x01-\x08\x0b-\x1f\x7f]'),
+               AND message_template OPERATOR(pg_catalog.!~) '[\x01-\x08\x0b-\x1f\x7f-\x9f]'),
     -- display_order unique per item; deferrable so one statement may reorder.
     CONSTRAINT follow_up_messages_order_key
         UNIQUE (clinic_id, appointment_type_id, display_order)

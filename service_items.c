@@ -216,7 +216,7 @@ check_payload(int64 clinic_id, Jsonb *json, bool lock, SiPayload *payload,
 		strcmp(errors->items[0].code, "too_many") == 0 &&
 		strcmp(errors->items[0].path, "$") == 0)
 		return;					/* refused whole, unread */
-	si_read_state(clinic_id, si_named_items(payload), lock, payload, state);
+	si_read_state(clinic_id, si_named_items(payload), lock, state);
 	si_validate(payload, state, errors);
 }
 

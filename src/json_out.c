@@ -4,9 +4,15 @@
  *
  * Writes compact JSON text straight into one StringInfo: keys in the order
  * of SPEC §4, integers with pg_lltoa, amounts from whole cents, times as
- * "HH:MM", and every string through escape_json.  No jsonb, no per-value
- * output functions, no allocation per row (load.c keeps text NUL-terminated,
- * as escape_json needs before PostgreSQL 17).
+ * "HH:MM", strings with escape_json's escapes.  No jsonb, no per-value
+ * output functions, no allocation per row.
+ *
+ * A 1,000-item document is some 280,000 small appends, so they are inline
+ * (append_bytes) rather than calls to appendBinaryStringInfo, which also
+ * re-terminates the string each time; the public functions terminate it once
+ * at the end.  Before PostgreSQL 17, escape_json appends character by
+ * character; append_json_string copies the runs between escapes in one go,
+ * as escape_json_with_len does from 17 on, which is then used instead.
  */
 #include "postgres.h"
 
@@ -17,8 +23,36 @@
 
 #include "json_out.h"
 
+/*
+ * append_bytes appends n bytes without NUL-terminating; the public functions
+ * below terminate once when done.
+ */
+static inline void
+append_bytes(StringInfo buf, const char *data, int n)
+{
+	if (buf->len + n >= buf->maxlen)
+		enlargeStringInfo(buf, n);
+	memcpy(buf->data + buf->len, data, n);
+	buf->len += n;
+}
+
+static inline void
+append_char(StringInfo buf, char c)
+{
+	if (buf->len + 1 >= buf->maxlen)
+		enlargeStringInfo(buf, 1);
+	buf->data[buf->len++] = c;
+}
+
+/* terminate restores StringInfo's invariant: data[len] is a NUL. */
+static inline void
+terminate(StringInfo buf)
+{
+	buf->data[buf->len] = '\0';
+}
+
 /* append_literal appends a string constant without measuring it at run time. */
-#define append_literal(buf, s) appendBinaryStringInfo((buf), (s), sizeof(s) - 1)
+#define append_literal(buf, s) append_bytes((buf), (s), sizeof(s) - 1)
 
 static inline void
 append_int64(StringInfo buf, int64 value)
@@ -26,7 +60,7 @@ append_int64(StringInfo buf, int64 value)
 	char		digits[MAXINT8LEN + 1];
 	int			len = pg_lltoa(value, digits);
 
-	appendBinaryStringInfo(buf, digits, len);
+	append_bytes(buf, digits, len);
 }
 
 static inline void
@@ -52,15 +86,15 @@ append_cents(StringInfo buf, int64 cents)
 	{
 		frac = -frac;
 		if (whole == 0)
-			appendStringInfoChar(buf, '-');
+			append_char(buf, '-');
 	}
 	append_int64(buf, whole);
 	if (frac != 0)
 	{
-		appendStringInfoChar(buf, '.');
-		appendStringInfoChar(buf, (char) ('0' + frac / 10));
+		append_char(buf, '.');
+		append_char(buf, (char) ('0' + frac / 10));
 		if (frac % 10 != 0)
-			appendStringInfoChar(buf, (char) ('0' + frac % 10));
+			append_char(buf, (char) ('0' + frac % 10));
 	}
 }
 
@@ -80,8 +114,63 @@ append_time_hhmm(StringInfo buf, TimeADT time)
 	text[4] = (char) ('0' + minutes / 10);
 	text[5] = (char) ('0' + minutes % 10);
 	text[6] = '"';
-	appendBinaryStringInfo(buf, text, 7);
+	append_bytes(buf, text, 7);
 }
+
+#if PG_VERSION_NUM < 170000
+/*
+ * append_json_string writes len bytes as a JSON string with escape_json's
+ * escapes: \b \f \n \r \t \" \\ and \u00XX for other control characters.
+ */
+static void
+append_json_string(StringInfo buf, const char *s, int len)
+{
+	const char *run = s;
+	const char *end = s + len;
+
+	append_char(buf, '"');
+	for (const char *p = s; p < end; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+		char		escape[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		append_bytes(buf, run, p - run);
+		run = p + 1;
+		switch (c)
+		{
+			case '\b':
+				append_literal(buf, "\\b");
+				break;
+			case '\f':
+				append_literal(buf, "\\f");
+				break;
+			case '\n':
+				append_literal(buf, "\\n");
+				break;
+			case '\r':
+				append_literal(buf, "\\r");
+				break;
+			case '\t':
+				append_literal(buf, "\\t");
+				break;
+			case '"':
+				append_literal(buf, "\\\"");
+				break;
+			case '\\':
+				append_literal(buf, "\\\\");
+				break;
+			default:
+				snprintf(escape, sizeof(escape), "\\u%04x", c);
+				append_bytes(buf, escape, 6);
+				break;
+		}
+	}
+	append_bytes(buf, run, end - run);
+	append_char(buf, '"');
+}
+#endif
 
 /* append_text writes a loaded text value as a JSON string. */
 static inline void
@@ -90,7 +179,7 @@ append_text(SiJsonWriter *writer, const SiAssociations *assoc, SiText text)
 #if PG_VERSION_NUM >= 170000
 	escape_json_with_len(writer->buf, si_text_data(assoc, text), text.len);
 #else
-	escape_json(writer->buf, si_text_data(assoc, text));
+	append_json_string(writer->buf, si_text_data(assoc, text), text.len);
 #endif
 }
 
@@ -104,10 +193,10 @@ write_assignments(StringInfo buf, const SiAssociations *assoc,
 	for (int i = 0; i < item->assignments.count; i++)
 	{
 		if (i > 0)
-			appendStringInfoChar(buf, ',');
+			append_char(buf, ',');
 		append_int64(buf, ids[i]);
 	}
-	appendStringInfoChar(buf, ']');
+	append_char(buf, ']');
 }
 
 /*
@@ -131,12 +220,12 @@ write_billing(SiJsonWriter *writer, const SiAssociations *assoc,
 		{
 			if (i > 0)
 				append_literal(buf, "],");
-			appendStringInfoChar(buf, '"');
+			append_char(buf, '"');
 			append_int64(buf, b->practitioner_id);
 			append_literal(buf, "\":[");
 		}
 		else
-			appendStringInfoChar(buf, ',');
+			append_char(buf, ',');
 
 		append_literal(buf, "{\"id\":");
 		append_int64(buf, b->id);
@@ -151,11 +240,11 @@ write_billing(SiJsonWriter *writer, const SiAssociations *assoc,
 			append_literal(buf, "null");
 		append_literal(buf, ",\"is_default\":");
 		append_bool(buf, b->is_default);
-		appendStringInfoChar(buf, '}');
+		append_char(buf, '}');
 	}
 	if (item->billing.count > 0)
-		appendStringInfoChar(buf, ']');
-	appendStringInfoChar(buf, '}');
+		append_char(buf, ']');
+	append_char(buf, '}');
 }
 
 static void
@@ -171,7 +260,7 @@ write_resources(SiJsonWriter *writer, const SiAssociations *assoc,
 		const SiResource *r = &rows[i];
 
 		if (i > 0)
-			appendStringInfoChar(buf, ',');
+			append_char(buf, ',');
 		append_literal(buf, "{\"id\":");
 		append_int64(buf, r->id);
 		append_literal(buf, ",\"resource_type_id\":");
@@ -180,9 +269,9 @@ write_resources(SiJsonWriter *writer, const SiAssociations *assoc,
 		append_text(writer, assoc, r->type_name);
 		append_literal(buf, ",\"quantity\":");
 		append_int64(buf, r->quantity);
-		appendStringInfoChar(buf, '}');
+		append_char(buf, '}');
 	}
-	appendStringInfoChar(buf, ']');
+	append_char(buf, ']');
 }
 
 static void
@@ -198,7 +287,7 @@ write_follow_ups(SiJsonWriter *writer, const SiAssociations *assoc,
 		const SiFollowUp *f = &rows[i];
 
 		if (i > 0)
-			appendStringInfoChar(buf, ',');
+			append_char(buf, ',');
 		append_literal(buf, "{\"id\":");
 		append_int64(buf, f->id);
 		if (f->specific_time)
@@ -222,9 +311,9 @@ write_follow_ups(SiJsonWriter *writer, const SiAssociations *assoc,
 		append_bool(buf, f->is_enabled);
 		append_literal(buf, ",\"display_order\":");
 		append_int64(buf, f->display_order);
-		appendStringInfoChar(buf, '}');
+		append_char(buf, '}');
 	}
-	appendStringInfoChar(buf, ']');
+	append_char(buf, ']');
 }
 
 /* si_json_init prepares a writer that appends to buf. */
@@ -257,7 +346,8 @@ si_json_item(SiJsonWriter *writer, const SiAssociations *assoc,
 		write_resources(writer, assoc, item);
 	if (request->follow_ups)
 		write_follow_ups(writer, assoc, item);
-	appendStringInfoChar(buf, '}');
+	append_char(buf, '}');
+	terminate(buf);
 }
 
 /* si_json_associations writes the member "associations": [item, ...]. */
@@ -271,19 +361,21 @@ si_json_associations(SiJsonWriter *writer, const SiAssociations *assoc)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (i > 0)
-			appendStringInfoChar(buf, ',');
+			append_char(buf, ',');
 		si_json_item(writer, assoc, &assoc->items[i]);
 	}
-	appendStringInfoChar(buf, ']');
+	append_char(buf, ']');
+	terminate(buf);
 }
 
 /* si_json_document writes {"associations": [item, ...]}. */
 void
 si_json_document(SiJsonWriter *writer, const SiAssociations *assoc)
 {
-	appendStringInfoChar(writer->buf, '{');
+	append_char(writer->buf, '{');
 	si_json_associations(writer, assoc);
-	appendStringInfoChar(writer->buf, '}');
+	append_char(writer->buf, '}');
+	terminate(writer->buf);
 }
 
 /*

@@ -3,9 +3,10 @@
  *		Set-oriented reads of a clinic's service item associations.
  *
  * One query per table, whatever the number of items: the live items in
- * display order, then the assignments, billing scenarios, resource
- * requirements and follow-up messages of the clinic (or of the requested
- * items), each ordered by service item.  Rows go straight from the executor
+ * display order, the clinic's active practitioners, then the assignments,
+ * billing scenarios, resource types, resource requirements and follow-up
+ * messages of the clinic (or of the requested items), each ordered by
+ * service item.  Rows go straight from the executor
  * to a DestReceiver here (no SPI tuple table is built) and are merged by
  * item in one pass, against the items sorted by id.  Nothing here writes or
  * knows about JSON; json_out.c turns the result into text.
@@ -208,13 +209,47 @@ item_row(LoadReceiver *self, Datum *values, bool *nulls)
 	item->version = DatumGetInt64(values[1]);
 }
 
+/* sorted_find returns the position of value in a sorted array, or -1. */
+static int
+sorted_find(const int64 *values, int count, int64 value)
+{
+	int			lo = 0;
+	int			hi = count - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (values[mid] == value)
+			return mid;
+		if (values[mid] < value)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+static void
+practitioner_row(LoadReceiver *self, Datum *values, bool *nulls)
+{
+	SiAssociations *result = self->result;
+
+	result->practitioners = make_room(self, result->practitioners,
+									  result->npractitioners, sizeof(int64));
+	result->practitioners[result->npractitioners++] = DatumGetInt64(values[0]);
+}
+
+/* Assignments of members who are not active practitioners are not shown. */
 static void
 assignment_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
 	SiAssociations *result = self->result;
 	SiItem	   *item = find_item(self, DatumGetInt64(values[0]));
 
-	if (item == NULL)
+	if (item == NULL ||
+		sorted_find(result->practitioners, result->npractitioners,
+					DatumGetInt64(values[1])) < 0)
 		return;
 	result->assignments = make_room(self, result->assignments,
 									result->nassignments, sizeof(int64));
@@ -231,22 +266,8 @@ static bool
 is_assigned(const SiAssociations *result, const SiItem *item,
 			int64 practitioner_id)
 {
-	int			lo = item->assignments.first;
-	int			hi = lo + item->assignments.count - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-		int64		p = result->assignments[mid];
-
-		if (p == practitioner_id)
-			return true;
-		if (p < practitioner_id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return false;
+	return sorted_find(result->assignments + item->assignments.first,
+					   item->assignments.count, practitioner_id) >= 0;
 }
 
 static void
@@ -272,21 +293,45 @@ billing_row(LoadReceiver *self, Datum *values, bool *nulls)
 }
 
 static void
+resource_type_row(LoadReceiver *self, Datum *values, bool *nulls)
+{
+	SiAssociations *result = self->result;
+	int			n = result->nresource_types;
+
+	if (n >= self->capacity)
+	{
+		result->resource_type_ids = make_room(self, result->resource_type_ids,
+											  n, sizeof(int64));
+		result->resource_type_names = repalloc(result->resource_type_names,
+											   self->capacity * sizeof(SiText));
+	}
+	result->resource_type_ids[n] = DatumGetInt64(values[0]);
+	result->resource_type_names[n] = store_text(result, values[1]);
+	result->nresource_types++;
+}
+
+/* The type's name comes from the clinic's resource types read before. */
+static void
 resource_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
 	SiAssociations *result = self->result;
 	SiItem	   *item = find_item(self, DatumGetInt64(values[0]));
+	int64		type_id = DatumGetInt64(values[2]);
+	int			type;
 	SiResource *r;
 
 	if (item == NULL)
 		return;
+	type = sorted_find(result->resource_type_ids, result->nresource_types, type_id);
+	if (type < 0)
+		return;					/* the foreign key makes this impossible */
 	result->resources = make_room(self, result->resources, result->nresources,
 								  sizeof(SiResource));
 	r = &result->resources[result->nresources];
 	r->id = DatumGetInt64(values[1]);
-	r->resource_type_id = DatumGetInt64(values[2]);
+	r->resource_type_id = type_id;
 	r->quantity = DatumGetInt32(values[3]);
-	r->type_name = store_text(result, values[4]);
+	r->type_name = result->resource_type_names[type];
 	range_add(&item->resources, result->nresources++);
 }
 
@@ -338,7 +383,8 @@ receive_nothing(DestReceiver *self)
 
 /*
  * run_section executes one load query into the result: the "all" variant
- * for a whole clinic, the "some" variant when the caller named items.
+ * for a whole clinic, the "some" variant when the caller named items (the
+ * two are the same statement for the clinic-wide lookups).
  */
 static void
 run_section(const SiLoadRequest *request, LoadReceiver *receiver,
@@ -356,10 +402,18 @@ run_section(const SiLoadRequest *request, LoadReceiver *receiver,
 				  &receiver->pub);
 }
 
+/* run_lookup executes one of the clinic-wide lookups into the result. */
+static void
+run_lookup(const SiLoadRequest *request, LoadReceiver *receiver, SiPlanId plan,
+		   void (*handle) (LoadReceiver *, Datum *, bool *))
+{
+	run_section(request, receiver, plan, plan, handle);
+}
+
 /*
  * si_load_associations reads the associations a request asks for into
  * result, in the current memory context.  SPI must be connected.  It runs
- * at most five queries.
+ * at most seven queries, one per table.
  */
 void
 si_load_associations(const SiLoadRequest *request, SiAssociations *result)
@@ -381,6 +435,16 @@ si_load_associations(const SiLoadRequest *request, SiAssociations *result)
 
 	result->items = palloc(sizeof(SiItem));
 	run_section(request, &receiver, SI_PLAN_ITEMS_ALL, SI_PLAN_ITEMS_SOME, item_row);
+	if (result->nitems == 0 && !request->lookups)
+		return;					/* nothing to attach anything to */
+	result->practitioners = palloc(sizeof(int64));
+	run_lookup(request, &receiver, SI_PLAN_PRACTITIONERS, practitioner_row);
+	if (request->resources)
+	{
+		result->resource_type_ids = palloc(sizeof(int64));
+		result->resource_type_names = palloc(sizeof(SiText));
+		run_lookup(request, &receiver, SI_PLAN_RESOURCE_TYPES, resource_type_row);
+	}
 	if (result->nitems == 0)
 		return;					/* nothing to attach anything to */
 

@@ -27,6 +27,8 @@ typedef struct SiLoadRequest
 	bool		follow_ups;
 	bool		show_revenue_share;
 	bool		read_only;		/* false when the caller wrote before loading */
+	bool		lookups;		/* read practitioners and resource types even
+								 * when no item matched (a save's state) */
 } SiLoadRequest;
 
 /* a run [first, first + count) of one section's array */
@@ -96,6 +98,11 @@ typedef struct SiAssociations
 	int			nbilling;
 	int			nresources;
 	int			nfollow_ups;
+	int64	   *practitioners;	/* the clinic's active practitioners, ascending */
+	int			npractitioners;
+	int64	   *resource_type_ids;	/* the clinic's resource types, ascending */
+	SiText	   *resource_type_names;	/* (read when resources are asked for) */
+	int			nresource_types;
 	int64		total_rows;		/* rows of every section, to size output */
 	StringInfoData text;		/* the arena of every SiText */
 } SiAssociations;

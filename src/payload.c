@@ -416,7 +416,10 @@ read_text(SiErrors *errors, const SiPlace *place, const char *what,
 	{
 		unsigned char c = (unsigned char) s[i];
 
-		if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F)
+		/* C0 but tab and newline, DEL, and C1 (U+0080-U+009F: C2 80-9F) */
+		if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F ||
+			(c == 0xC2 && i + 1 < len &&
+			 (unsigned char) s[i + 1] >= 0x80 && (unsigned char) s[i + 1] <= 0x9F))
 		{
 			si_error(errors, place, "invalid_characters",
 					 "%s contains control characters other than tab and newline",

@@ -28,10 +28,13 @@ typedef struct SiStatement
 } SiStatement;
 
 /*
- * The load's queries.  Each returns the rows of one table ordered by
- * appointment_type_id first, so that load.c can merge them with the items in
- * one pass.  Fixed-width columns come first and text last, which keeps
- * heap_getattr on its fast path.
+ * The load's queries, one per table.  Each returns the rows of one table
+ * ordered by appointment_type_id first, so that load.c can merge them with
+ * the items in one pass, and each is a plain ordered index scan: the small
+ * lookups (active practitioners, resource type names) are separate queries
+ * joined in C, which keeps hash joins and sorts out of the big ones.
+ * Fixed-width columns come first and text last, so deforming stays on its
+ * fast path.
  */
 #define LIVE_PRACTITIONER \
 	" AND m.is_active" \
@@ -53,23 +56,24 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 		" ORDER BY a.display_order, a.id",
 		2, {INT8OID, INT8ARRAYOID}
 	},
+	/* the clinic's active practitioners: assignments of others are hidden */
+	[SI_PLAN_PRACTITIONERS] = {
+		"SELECT m.user_id FROM service_items.clinic_members m"
+		" WHERE m.clinic_id OPERATOR(pg_catalog.=) $1" LIVE_PRACTITIONER
+		" ORDER BY m.user_id",
+		1, {INT8OID}
+	},
 	[SI_PLAN_ASSIGNMENTS_ALL] = {
 		"SELECT p.appointment_type_id, p.practitioner_id"
 		"  FROM service_items.practitioner_appointment_types p"
-		"  JOIN service_items.clinic_members m"
-		"    ON m.clinic_id OPERATOR(pg_catalog.=) p.clinic_id"
-		"   AND m.user_id OPERATOR(pg_catalog.=) p.practitioner_id"
-		" WHERE p.clinic_id OPERATOR(pg_catalog.=) $1" LIVE_PRACTITIONER
+		" WHERE p.clinic_id OPERATOR(pg_catalog.=) $1"
 		" ORDER BY p.appointment_type_id, p.practitioner_id",
 		1, {INT8OID}
 	},
 	[SI_PLAN_ASSIGNMENTS_SOME] = {
 		"SELECT p.appointment_type_id, p.practitioner_id"
 		"  FROM service_items.practitioner_appointment_types p"
-		"  JOIN service_items.clinic_members m"
-		"    ON m.clinic_id OPERATOR(pg_catalog.=) p.clinic_id"
-		"   AND m.user_id OPERATOR(pg_catalog.=) p.practitioner_id"
-		" WHERE p.clinic_id OPERATOR(pg_catalog.=) $1" LIVE_PRACTITIONER
+		" WHERE p.clinic_id OPERATOR(pg_catalog.=) $1"
 		"   AND p.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
 		" ORDER BY p.appointment_type_id, p.practitioner_id",
 		2, {INT8OID, INT8ARRAYOID}
@@ -91,22 +95,23 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 		" ORDER BY b.appointment_type_id, b.practitioner_id, b.id",
 		2, {INT8OID, INT8ARRAYOID}
 	},
+	/* resource type names are joined in C: the clinic has few types */
+	[SI_PLAN_RESOURCE_TYPES] = {
+		"SELECT t.id, t.name FROM service_items.resource_types t"
+		" WHERE t.clinic_id OPERATOR(pg_catalog.=) $1"
+		" ORDER BY t.id",
+		1, {INT8OID}
+	},
 	[SI_PLAN_RESOURCES_ALL] = {
-		"SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity, t.name"
+		"SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity"
 		"  FROM service_items.appointment_resource_requirements r"
-		"  JOIN service_items.resource_types t"
-		"    ON t.clinic_id OPERATOR(pg_catalog.=) r.clinic_id"
-		"   AND t.id OPERATOR(pg_catalog.=) r.resource_type_id"
 		" WHERE r.clinic_id OPERATOR(pg_catalog.=) $1"
 		" ORDER BY r.appointment_type_id, r.id",
 		1, {INT8OID}
 	},
 	[SI_PLAN_RESOURCES_SOME] = {
-		"SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity, t.name"
+		"SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity"
 		"  FROM service_items.appointment_resource_requirements r"
-		"  JOIN service_items.resource_types t"
-		"    ON t.clinic_id OPERATOR(pg_catalog.=) r.clinic_id"
-		"   AND t.id OPERATOR(pg_catalog.=) r.resource_type_id"
 		" WHERE r.clinic_id OPERATOR(pg_catalog.=) $1"
 		"   AND r.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
 		" ORDER BY r.appointment_type_id, r.id",
@@ -142,20 +147,6 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 		" WHERE a.clinic_id OPERATOR(pg_catalog.=) $1"
 		"   AND a.id OPERATOR(pg_catalog.=) ANY ($2)"
 		" ORDER BY a.id FOR NO KEY UPDATE OF a",
-		2, {INT8OID, INT8ARRAYOID}
-	},
-	[SI_PLAN_PRACTITIONERS] = {
-		"SELECT m.user_id FROM service_items.clinic_members m"
-		" WHERE m.clinic_id OPERATOR(pg_catalog.=) $1"
-		"   AND m.user_id OPERATOR(pg_catalog.=) ANY ($2)" LIVE_PRACTITIONER
-		" ORDER BY m.user_id",
-		2, {INT8OID, INT8ARRAYOID}
-	},
-	[SI_PLAN_RESOURCE_TYPES] = {
-		"SELECT t.id FROM service_items.resource_types t"
-		" WHERE t.clinic_id OPERATOR(pg_catalog.=) $1"
-		"   AND t.id OPERATOR(pg_catalog.=) ANY ($2)"
-		" ORDER BY t.id",
 		2, {INT8OID, INT8ARRAYOID}
 	},
 	[SI_PLAN_ASSIGNMENTS_DELETE] = {

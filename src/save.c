@@ -148,51 +148,25 @@ si_named_items(const SiPayload *payload)
 }
 
 /*
- * read_ids runs a statement returning one bigint column and returns its
- * values (in the statement's order).
- */
-static int64 *
-read_ids(SiPlanId plan, int64 clinic_id, ArrayType *ids, int *count)
-{
-	Datum		values[2];
-	uint64		n;
-	int64	   *result;
-
-	values[0] = Int64GetDatum(clinic_id);
-	values[1] = PointerGetDatum(ids);
-	n = si_execute(plan, values, NULL, false, SPI_OK_SELECT);
-	result = palloc(sizeof(int64) * Max(n, 1));
-	for (uint64 i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		result[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-												SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_freetuptable(SPI_tuptable);
-	*count = (int) n;
-	return result;
-}
-
-/*
  * si_read_state reads what validation and the diff need: the current
- * associations of the named items, and which named practitioners and
- * resource types exist.  When lock is true it first locks the items' rows in
+ * associations of the named items, with the clinic's active practitioners
+ * and resource types.  When lock is true it first locks the items' rows in
  * ascending id order; the reads after it then see every save that committed
  * while this one waited.
  */
 void
-si_read_state(int64 clinic_id, ArrayType *item_ids, bool lock,
-			  const SiPayload *payload, SiState *state)
+si_read_state(int64 clinic_id, ArrayType *item_ids, bool lock, SiState *state)
 {
-	int64	   *people;
-	int64	   *types;
-	int			npeople = 0;
-	int			ntypes = 0;
-
 	memset(state, 0, sizeof(*state));
 	if (lock)
-		read_ids(SI_PLAN_LOCK_ITEMS, clinic_id, item_ids, &ntypes);
+	{
+		Datum		values[2];
+
+		values[0] = Int64GetDatum(clinic_id);
+		values[1] = PointerGetDatum(item_ids);
+		si_execute(SI_PLAN_LOCK_ITEMS, values, NULL, false, SPI_OK_SELECT);
+		SPI_freetuptable(SPI_tuptable);
+	}
 
 	state->request.clinic_id = clinic_id;
 	state->request.item_ids = item_ids;
@@ -201,36 +175,9 @@ si_read_state(int64 clinic_id, ArrayType *item_ids, bool lock,
 	state->request.follow_ups = true;
 	state->request.show_revenue_share = true;
 	state->request.read_only = !lock;
+	state->request.lookups = true;
 	si_load_associations(&state->request, &state->current);
 	si_state_index(state);
-
-	/* the practitioners and resource types the payload mentions */
-	people = palloc(sizeof(int64) *
-					Max(payload->nbilling + payload->nassignments * SI_MAX_LIST_ENTRIES, 1));
-	for (int i = 0; i < payload->nassignments; i++)
-		for (int j = 0; j < payload->assignments[i].count; j++)
-			people[npeople++] = payload->assignments[i].practitioner_ids[j];
-	for (int i = 0; i < payload->nbilling; i++)
-		people[npeople++] = payload->billing[i].practitioner_id;
-	npeople = sorted_unique(people, npeople);
-
-	types = palloc(sizeof(int64) *
-				   Max(payload->nresources * SI_MAX_LIST_ENTRIES, 1));
-	ntypes = 0;
-	for (int i = 0; i < payload->nresources; i++)
-		for (int j = 0; j < payload->resources[i].count; j++)
-			if (payload->resources[i].entries[j].resource_type_id != 0)
-				types[ntypes++] = payload->resources[i].entries[j].resource_type_id;
-	ntypes = sorted_unique(types, ntypes);
-
-	if (npeople > 0)
-		state->practitioners = read_ids(SI_PLAN_PRACTITIONERS, clinic_id,
-										int64_array(people, npeople),
-										&state->npractitioners);
-	if (ntypes > 0)
-		state->resource_types = read_ids(SI_PLAN_RESOURCE_TYPES, clinic_id,
-										 int64_array(types, ntypes),
-										 &state->nresource_types);
 }
 
 /* ---------------------------------------------------------------------

@@ -32,7 +32,7 @@ typedef struct SiChanges
 
 extern ArrayType *si_named_items(const SiPayload *payload);
 extern void si_read_state(int64 clinic_id, ArrayType *item_ids, bool lock,
-						  const SiPayload *payload, SiState *state);
+						  SiState *state);
 extern void si_apply(int64 clinic_id, const SiPayload *payload,
 					 const SiState *state, SiChanges *changes);
 extern void si_changes_to_json(StringInfo buf, const SiChanges *changes);

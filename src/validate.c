@@ -136,7 +136,7 @@ validate_assignments(const SiPayload *payload, const SiState *state,
 		{
 			int64		p = list->practitioner_ids[j];
 
-			if (!si_sorted_contains(state->practitioners, state->npractitioners, p))
+			if (!si_sorted_contains(state->current.practitioners, state->current.npractitioners, p))
 			{
 				SiPlace		place = {SI_SECTION_ASSIGNMENTS, list->key, list->positions[j], NULL};
 
@@ -172,7 +172,8 @@ validate_billing(const SiPayload *payload, const SiState *state,
 
 		CHECK_FOR_INTERRUPTS();
 		item = known_item(state, errors, SI_SECTION_BILLING, list->key, list->item_id);
-		if (!si_sorted_contains(state->practitioners, state->npractitioners,
+		if (!si_sorted_contains(state->current.practitioners,
+								state->current.npractitioners,
 								list->practitioner_id))
 			si_error(errors, &place, "unknown_practitioner",
 					 "user " INT64_FORMAT " is not an active practitioner of the clinic",
@@ -215,7 +216,8 @@ validate_resources(const SiPayload *payload, const SiState *state,
 			const SiResourceEntry *e = &list->entries[j];
 
 			if (e->resource_type_id != 0 &&
-				!si_sorted_contains(state->resource_types, state->nresource_types,
+				!si_sorted_contains(state->current.resource_type_ids,
+									state->current.nresource_types,
 									e->resource_type_id))
 			{
 				SiPlace		place = {SI_SECTION_RESOURCES, list->key, j, "resource_type_id"};

@@ -3,9 +3,8 @@
  *		The rules of a save that need the clinic's current rows.
  *
  * SiState is what a save or a validation knows of the database: the current
- * associations of every item the payload names (read through load.c's
- * queries), and which of the practitioners and resource types the payload
- * mentions exist.  si_validate adds an error for every rule broken; it reads
+ * associations of every item the payload names, with the clinic's active
+ * practitioners and resource types, all read through load.c's queries.  si_validate adds an error for every rule broken; it reads
  * and writes nothing.
  */
 #ifndef SERVICE_ITEMS_VALIDATE_H
@@ -19,10 +18,6 @@ typedef struct SiState
 	SiLoadRequest request;		/* how current was read */
 	SiAssociations current;		/* the named items that are live */
 	SiItem	  **by_id;			/* current.items sorted by id */
-	int64	   *practitioners;	/* active practitioners named, sorted */
-	int			npractitioners;
-	int64	   *resource_types;	/* the clinic's resource types named, sorted */
-	int			nresource_types;
 } SiState;
 
 extern void si_state_index(SiState *state);
