@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# tools/tap.sh: run the multi-node TAP tests of service_items (t/*.pl):
+# streaming replica, PL/Proxy shards, pg_dump/pg_restore, crash recovery.
+#
+#   bash tools/tap.sh                 # every file in t/
+#   bash tools/tap.sh t/002_shards.pl # some of them
+#   TAP_VERBOSE=1 bash tools/tap.sh   # prove -v (every assertion printed)
+#   TAP_NO_INSTALL=1 bash tools/tap.sh  # test the installed build as it is
+#
+# The tests start their own clusters with PostgreSQL::Test::Cluster (shipped
+# with postgresql-server-dev-15).  initdb and postgres refuse to run as root,
+# so as root (CI) this script builds and installs the extension, copies what
+# the tests read (t/, proxy/, tools/) to a temporary directory owned by the
+# postgres user and runs prove there as that user (runuser).  As an ordinary
+# user it runs prove itself (the extension must already be installed, or
+# `make install` must be allowed).  Exits non-zero when a test fails; the
+# clusters' logs of a failed run are kept and their directory printed.
+# Needs: postgresql-15 postgresql-server-dev-15 postgresql-15-plproxy
+# libipc-run-perl make gcc.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+src=$(pwd)
+
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+RUN_AS=${TAP_USER:-postgres}
+
+missing=()
+[ -x "$PG_CONFIG" ] || missing+=("$PG_CONFIG (Debian package postgresql-server-dev-15)")
+if [ -x "$PG_CONFIG" ]; then
+    bindir=$("$PG_CONFIG" --bindir)
+    pgxs=$(dirname "$("$PG_CONFIG" --pgxs)")/../..
+    pgxs=$(cd "$pgxs" && pwd)
+    perl_lib=$pgxs/src/test/perl
+    pg_regress=$pgxs/src/test/regress/pg_regress
+    [ -f "$perl_lib/PostgreSQL/Test/Cluster.pm" ] ||
+        missing+=("PostgreSQL::Test::Cluster (Debian package postgresql-server-dev-15)")
+    [ -f "$("$PG_CONFIG" --sharedir)/extension/plproxy.control" ] ||
+        missing+=("PL/Proxy (Debian package postgresql-15-plproxy)")
+fi
+perl -MIPC::Run -e 1 2>/dev/null || missing+=("IPC::Run (Debian package libipc-run-perl)")
+command -v prove >/dev/null || missing+=("prove (Debian package perl)")
+command -v make >/dev/null || missing+=("make")
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "tools/tap.sh: missing:" >&2
+    printf '  - %s\n' "${missing[@]}" >&2
+    exit 2
+fi
+
+if [ -z "${TAP_NO_INSTALL:-}" ] &&
+   { [ "$(id -u)" -eq 0 ] || [ -w "$("$PG_CONFIG" --pkglibdir)" ]; }; then
+    echo "== build and install"
+    make -s PG_CONFIG="$PG_CONFIG"
+    make -s PG_CONFIG="$PG_CONFIG" install
+fi
+
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(t/*.pl)
+
+# A copy of what the tests read, writable by whoever runs them.
+work=$(mktemp -d -t service_items_tap.XXXXXX)
+cp -R t proxy tools "$work"/
+as_user=()
+if [ "$(id -u)" -eq 0 ]; then
+    chown -R "$RUN_AS" "$work"
+    as_user=(runuser -u "$RUN_AS" --)
+fi
+
+prove_flags=()
+[ -n "${TAP_VERBOSE:-}" ] && prove_flags+=(-v)
+
+echo "== TAP tests (${tests[*]}) in $work"
+status=0
+(cd "$work" && "${as_user[@]}" env \
+    PATH="$bindir:$PATH" \
+    PERL5LIB="$perl_lib${PERL5LIB:+:$PERL5LIB}" \
+    PG_REGRESS="$pg_regress" \
+    TESTDIR="$work" \
+    SERVICE_ITEMS_SRC="$work" \
+    prove "${prove_flags[@]}" "${tests[@]}") || status=$?
+
+if [ "$status" -eq 0 ]; then
+    rm -rf "$work"
+    echo "== TAP tests passed"
+else
+    echo "== TAP tests FAILED (status $status); clusters' logs kept in $work/tmp_check/log" >&2
+fi
+exit "$status"
