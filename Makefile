@@ -9,7 +9,8 @@ OBJS = \
 	src/payload.o \
 	src/validate.o \
 	src/save.o \
-	src/authz.o
+	src/authz.o \
+	src/stats.o
 
 EXTENSION = service_items
 DATA = service_items--1.0.sql

@@ -411,3 +411,70 @@ BEGIN
     END LOOP;
 END
 $policies$;
+
+-- Observability -----------------------------------------------------------
+
+CREATE FUNCTION @extschema@.service_items_stats(
+    OUT function_name text, OUT calls bigint, OUT errors bigint,
+    OUT total_ms double precision, OUT max_ms double precision,
+    OUT mean_ms double precision, OUT rows bigint, OUT bytes bigint,
+    OUT last_call timestamptz, OUT scope text, OUT stats_reset timestamptz)
+RETURNS SETOF record
+LANGUAGE c VOLATILE PARALLEL RESTRICTED SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'service_items_stats';
+COMMENT ON FUNCTION @extschema@.service_items_stats() IS
+    'The call counters behind the service_items.stats view.';
+REVOKE ALL ON FUNCTION @extschema@.service_items_stats() FROM PUBLIC;
+
+CREATE VIEW @extschema@.stats AS
+    SELECT s.function_name, s.calls, s.errors, s.total_ms, s.max_ms, s.mean_ms,
+           s.rows, s.bytes, s.last_call, s.scope, s.stats_reset
+      FROM @extschema@.service_items_stats() AS s;
+COMMENT ON VIEW @extschema@.stats IS
+    'Per function: calls, errors, total/max/mean milliseconds, service items (rows) and bytes returned, last call. scope is "cluster" when the library is in shared_preload_libraries (shared counters), "backend" otherwise (this session''s own).';
+REVOKE ALL ON @extschema@.stats FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.stats_reset()
+RETURNS void
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'stats_reset';
+COMMENT ON FUNCTION @extschema@.stats_reset() IS
+    'Zeroes the counters of service_items.stats (the cluster''s when shared, else this session''s).';
+REVOKE ALL ON FUNCTION @extschema@.stats_reset() FROM PUBLIC;
+
+/*
+ * The pool figures of the design document as the server sees them.  Other
+ * users' sessions show their state only to superusers and members of
+ * pg_read_all_stats (pg_monitor): grant that to the monitoring role.
+ */
+CREATE VIEW @extschema@.connection_metrics AS
+    WITH settings AS (
+        SELECT pg_catalog.current_setting('max_connections')::integer AS max_connections,
+               pg_catalog.current_setting('superuser_reserved_connections')::integer AS reserved
+    ), sessions AS (
+        SELECT a.datname, a.state, a.wait_event_type
+          FROM pg_catalog.pg_stat_activity a
+         WHERE a.backend_type OPERATOR(pg_catalog.=) 'client backend'
+    )
+    SELECT pg_catalog.current_database() AS database,
+           pg_catalog.count(*) FILTER (WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) AS connections,
+           pg_catalog.count(*) FILTER (WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+                                      AND s.state OPERATOR(pg_catalog.=) 'active') AS active,
+           pg_catalog.count(*) FILTER (WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+                                      AND s.state OPERATOR(pg_catalog.=) 'idle') AS idle,
+           pg_catalog.count(*) FILTER (WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+                                      AND s.state OPERATOR(pg_catalog.~~) 'idle in transaction%') AS idle_in_transaction,
+           pg_catalog.count(*) FILTER (WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+                                      AND s.wait_event_type OPERATOR(pg_catalog.=) 'Lock') AS waiting_on_lock,
+           pg_catalog.count(*) AS cluster_connections,
+           st.max_connections,
+           st.reserved AS superuser_reserved_connections,
+           pg_catalog.round(100.0 OPERATOR(pg_catalog.*) pg_catalog.count(*)
+                            OPERATOR(pg_catalog./) (st.max_connections OPERATOR(pg_catalog.-) st.reserved), 1)
+               AS utilisation_pct
+      FROM settings st
+      LEFT JOIN sessions s ON true
+     GROUP BY st.max_connections, st.reserved;
+COMMENT ON VIEW @extschema@.connection_metrics IS
+    'Client connections of this database by state (active, idle, idle in transaction, waiting on a lock), all client connections of the cluster, max_connections, superuser-reserved slots and utilisation (percent of the slots open to ordinary roles).';
+REVOKE ALL ON @extschema@.connection_metrics FROM PUBLIC;

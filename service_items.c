@@ -22,9 +22,12 @@
 #include "load.h"
 #include "payload.h"
 #include "save.h"
+#include "stats.h"
 #include "validate.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
 
 PG_FUNCTION_INFO_V1(bulk_load_associations);
 PG_FUNCTION_INFO_V1(service_item_associations);
@@ -95,13 +98,10 @@ call_finish(MemoryContext caller, MemoryContext work)
 }
 
 /*
- * bulk_load_associations(clinic_id, service_item_ids, include_billing_scenarios,
- *		include_resource_requirements, include_follow_up_messages) returns json
- *
- * Every association of the clinic's service items as one JSON document.
+ * load_document: the body of bulk_load_associations.
  */
-Datum
-bulk_load_associations(PG_FUNCTION_ARGS)
+static Datum
+load_document(FunctionCallInfo fcinfo, SiCall *call)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
@@ -127,20 +127,18 @@ bulk_load_associations(PG_FUNCTION_ARGS)
 	si_json_init(&writer, &out);
 	si_json_document(&writer, &assoc);
 
+	call->rows = assoc.nitems;
+	call->bytes = out.len - VARHDRSZ;
 	call_finish(caller, work);
 	SET_VARSIZE(out.data, out.len);
 	PG_RETURN_POINTER(out.data);
 }
 
 /*
- * service_item_associations(same arguments) returns table (service_item_id,
- * associations)
- *
- * The streaming twin of bulk_load_associations: one row per service item,
- * each with the same object the document would hold, in the same order.
+ * load_rows: the body of service_item_associations.
  */
-Datum
-service_item_associations(PG_FUNCTION_ARGS)
+static Datum
+load_rows(FunctionCallInfo fcinfo, SiCall *call)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext caller = CurrentMemoryContext;
@@ -177,8 +175,10 @@ service_item_associations(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(row_context);
+		call->bytes += out.len;
 	}
 
+	call->rows = assoc.nitems;
 	call_finish(caller, work);
 	return (Datum) 0;
 }
@@ -221,16 +221,10 @@ check_payload(int64 clinic_id, Jsonb *json, bool lock, SiPayload *payload,
 }
 
 /*
- * bulk_save_associations(clinic_id, payload) returns json
- *
- * Validates the whole payload, then writes it in the caller's transaction:
- * every listed set replaces the current one.  Raises PT409 when
- * expected_versions are stale and 22023 with every error in DETAIL when the
- * payload is invalid; either way nothing is written.  Returns the saved
- * items' associations and per-section counts.
+ * save: the body of bulk_save_associations.
  */
-Datum
-bulk_save_associations(PG_FUNCTION_ARGS)
+static Datum
+save(FunctionCallInfo fcinfo, SiCall *call)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
@@ -296,21 +290,18 @@ bulk_save_associations(PG_FUNCTION_ARGS)
 	si_changes_to_json(&out, &changes);
 	appendStringInfoChar(&out, '}');
 
+	call->rows = saved.nitems;
+	call->bytes = out.len - VARHDRSZ;
 	call_finish(caller, work);
 	SET_VARSIZE(out.data, out.len);
 	PG_RETURN_POINTER(out.data);
 }
 
 /*
- * validate_associations(clinic_id, payload) returns jsonb
- *
- * Judges a payload exactly as bulk_save_associations would, without locking
- * or writing anything: {"valid": bool, "errors": [...]}, where a stale
- * expected version is a "version_conflict" error.  At most 100 errors are
- * listed; "error_count" counts them all.
+ * validate: the body of validate_associations.
  */
-Datum
-validate_associations(PG_FUNCTION_ARGS)
+static Datum
+validate(FunctionCallInfo fcinfo, SiCall *call)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext work;
@@ -338,8 +329,90 @@ validate_associations(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(caller);
 	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data));
 	MemoryContextSwitchTo(work);
+	call->rows = state.current.nitems;
+	call->bytes = out.len;
 	call_finish(caller, work);
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * measured runs an entry point's body and adds the call to the statistics,
+ * as an error when the body raised one.
+ */
+static Datum
+measured(FunctionCallInfo fcinfo, SiFunction function,
+		 Datum (*body) (FunctionCallInfo, SiCall *))
+{
+	SiCall		call;
+	Datum		result;
+
+	si_call_begin(&call, function);
+	PG_TRY();
+	{
+		result = body(fcinfo, &call);
+	}
+	PG_CATCH();
+	{
+		si_call_end(&call, true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	si_call_end(&call, false);
+	return result;
+}
+
+/*
+ * bulk_load_associations(clinic_id, service_item_ids, include_billing_scenarios,
+ *		include_resource_requirements, include_follow_up_messages) returns json
+ *
+ * Every association of the clinic's service items as one JSON document.
+ */
+Datum
+bulk_load_associations(PG_FUNCTION_ARGS)
+{
+	return measured(fcinfo, SI_FN_LOAD, load_document);
+}
+
+/*
+ * service_item_associations(same arguments) returns table (service_item_id,
+ * associations)
+ *
+ * The streaming twin of bulk_load_associations: one row per service item,
+ * each with the same object the document would hold, in the same order.
+ */
+Datum
+service_item_associations(PG_FUNCTION_ARGS)
+{
+	return measured(fcinfo, SI_FN_STREAM, load_rows);
+}
+
+/*
+ * bulk_save_associations(clinic_id, payload) returns json
+ *
+ * Validates the whole payload, then writes it in the caller's transaction:
+ * every listed set replaces the current one.  Raises PT409 when
+ * expected_versions are stale and 22023 with every error in DETAIL when the
+ * payload is invalid; either way nothing is written.  Returns the saved
+ * items' associations and per-section counts.
+ */
+Datum
+bulk_save_associations(PG_FUNCTION_ARGS)
+{
+	return measured(fcinfo, SI_FN_SAVE, save);
+}
+
+/*
+ * validate_associations(clinic_id, payload) returns jsonb
+ *
+ * Judges a payload exactly as bulk_save_associations would, without locking
+ * or writing anything: {"valid": bool, "error_count": n, "errors": [...]},
+ * where a stale expected version is a "version_conflict" error.  At most 100
+ * errors are listed; "error_count" counts them all.
+ */
+Datum
+validate_associations(PG_FUNCTION_ARGS)
+{
+	return measured(fcinfo, SI_FN_VALIDATE, validate);
 }
 
 /*
@@ -359,4 +432,11 @@ authorized_clinic(PG_FUNCTION_ARGS)
 							  &clinic_id))
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(clinic_id);
+}
+
+/* _PG_init sets up the call statistics (in shared memory when preloaded). */
+void
+_PG_init(void)
+{
+	si_stats_init();
 }
