@@ -359,8 +359,8 @@ INSERT INTO save_validation.cases (rule, payload) VALUES
  '{"follow_up_messages": {"1": [{"timing_mode": "specific_time", "days_after": 366, "time_of_day": "09:00", "message_template": "x", "display_order": 1}]}}'),
 ('days_after -1',
  '{"follow_up_messages": {"1": [{"timing_mode": "specific_time", "days_after": -1, "time_of_day": "09:00", "message_template": "x", "display_order": 1}]}}'),
-('display_order -1',
- '{"follow_up_messages": {"1": [{"timing_mode": "hours_after", "hours_after": 1, "message_template": "x", "display_order": -1}]}}'),
+('display_order beyond int4',
+ '{"follow_up_messages": {"1": [{"timing_mode": "hours_after", "hours_after": 1, "message_template": "x", "display_order": 2147483648}]}}'),
 ('practitioner id 0',
  '{"practitioner_assignments": {"1": [0]}}'),
 ('expected version 0',
@@ -403,6 +403,8 @@ INSERT INTO save_validation.cases (rule, payload) VALUES
  '{"billing_scenarios": {"1-101": [{"name": "A\r\nB", "amount": 1, "revenue_share": 0}]}}'),
 ('DEL in a name',
  '{"billing_scenarios": {"1-101": [{"name": "A\u007fB", "amount": 1, "revenue_share": 0}]}}'),
+('C1 control (NEL) in a name',
+ '{"billing_scenarios": {"1-101": [{"name": "A\u0085B", "amount": 1, "revenue_share": 0}]}}'),
 ('escape character in a template',
  '{"follow_up_messages": {"1": [{"timing_mode": "hours_after", "hours_after": 1, "message_template": "\u001b[31mred", "display_order": 1}]}}'),
 -- version_conflict (validate_associations only; the save raises PT409)
@@ -581,6 +583,8 @@ SELECT v.rule, service_items.validate_associations(7000001, v.payload) AS verdic
        'follow_up_messages', jsonb_build_object('1', jsonb_build_array(
            jsonb_build_object('timing_mode', 'hours_after', 'hours_after', 0, 'message_template', repeat('界', 5000), 'display_order', 0),
            jsonb_build_object('timing_mode', 'hours_after', 'hours_after', 8760, 'message_template', E'a\tb\nc', 'display_order', 2147483647),
+           jsonb_build_object('timing_mode', 'hours_after', 'hours_after', 1, 'message_template', 'first', 'display_order', -2147483648),
+           jsonb_build_object('timing_mode', 'hours_after', 'hours_after', 1, 'message_template', E'no C1: \u00a0\u00e9', 'display_order', -1),
            jsonb_build_object('timing_mode', 'specific_time', 'days_after', 0, 'time_of_day', '00:00', 'message_template', '<b>&amp;</b>', 'display_order', 1),
            jsonb_build_object('timing_mode', 'specific_time', 'days_after', 365, 'time_of_day', '23:59', 'message_template', 'z', 'is_enabled', false, 'display_order', 2))))),
     ('matching expected versions', '{"expected_versions": {"1": 3, "2": 1}}'),
