@@ -1,18 +1,24 @@
 /*
  * load_explain: every query the loader runs (the "all" and "some" variants
- * of each section, as listed in src/plans.c) reads through indexes on
- * realistic data: a 1,000-item clinic among 200 generated clinics of 20
- * items, after ANALYZE.  Each statement is PREPAREd with the parameter types
- * the extension gives SPI_prepare and EXPLAINed (FORMAT JSON) under
- * plan_cache_mode = force_generic_plan (the plan the extension keeps using
- * after its first calls) and force_custom_plan (its first five calls), with
- * a large and a small id list for the "some" variants.  The output shows
+ * of each section and the two clinic-wide lookups, as listed in src/plans.c)
+ * reads through indexes on realistic data: a 1,000-item clinic among 200
+ * generated clinics of 20 items, after ANALYZE.  Each statement is PREPAREd
+ * with the parameter types the extension gives SPI_prepare and EXPLAINed
+ * (FORMAT JSON) under plan_cache_mode = force_generic_plan (the plan the
+ * extension keeps using after its first calls) and force_custom_plan (its
+ * first five calls), with a large and a small id list for the "some"
+ * variants.  Two checks: no sequential scan (every statement), and, for each
+ * "all" and "some" statement, a plain ordered index scan: no Sort (nor
+ * Incremental Sort) node and no Hash Join, so the rows stream out of the
+ * index already in the order load.c merges them in.  The output shows
  * booleans and the tables scanned, not plans, so it is stable; when a check
- * fails, the diff shows the scan nodes that broke it.
+ * fails, the diff shows the plan nodes that broke it.
  *
  * The statement texts are copies of src/plans.c; a guard compares them with
  * the file (read with pg_read_file, so a superuser runs this test), so the
- * test fails when a query changes and its copy here does not.
+ * test fails when a query changes and its copy here does not, and another
+ * compares the list of copies with the loading statements of src/plans.h,
+ * so it fails when a load statement is added and not copied here.
  */
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS service_items;
@@ -20,6 +26,7 @@ CREATE EXTENSION IF NOT EXISTS service_items;
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set demo_data :abs_srcdir '/tools/demo_data.sql'
 \set plans_c :abs_srcdir '/src/plans.c'
+\set plans_h :abs_srcdir '/src/plans.h'
 \i :demo_data
 \set ECHO all
 
@@ -40,65 +47,59 @@ INSERT INTO load_explain.statements (name, ord, nargs, sql) VALUES
  ' WHERE a.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT a.is_deleted'
  '   AND a.id OPERATOR(pg_catalog.=) ANY ($2)'
  ' ORDER BY a.display_order, a.id'),
-('SI_PLAN_ASSIGNMENTS_ALL', 3, 1,
- 'SELECT p.appointment_type_id, p.practitioner_id'
- '  FROM service_items.practitioner_appointment_types p'
- '  JOIN service_items.clinic_members m'
- '    ON m.clinic_id OPERATOR(pg_catalog.=) p.clinic_id'
- '   AND m.user_id OPERATOR(pg_catalog.=) p.practitioner_id'
- ' WHERE p.clinic_id OPERATOR(pg_catalog.=) $1'
+('SI_PLAN_PRACTITIONERS', 3, 1,
+ 'SELECT m.user_id FROM service_items.clinic_members m'
+ ' WHERE m.clinic_id OPERATOR(pg_catalog.=) $1'
  ' AND m.is_active'
  ' AND m.roles OPERATOR(pg_catalog.@>) ''{practitioner}''::pg_catalog.text[]'
+ ' ORDER BY m.user_id'),
+('SI_PLAN_ASSIGNMENTS_ALL', 4, 1,
+ 'SELECT p.appointment_type_id, p.practitioner_id'
+ '  FROM service_items.practitioner_appointment_types p'
+ ' WHERE p.clinic_id OPERATOR(pg_catalog.=) $1'
  ' ORDER BY p.appointment_type_id, p.practitioner_id'),
-('SI_PLAN_ASSIGNMENTS_SOME', 4, 2,
+('SI_PLAN_ASSIGNMENTS_SOME', 5, 2,
  'SELECT p.appointment_type_id, p.practitioner_id'
  '  FROM service_items.practitioner_appointment_types p'
- '  JOIN service_items.clinic_members m'
- '    ON m.clinic_id OPERATOR(pg_catalog.=) p.clinic_id'
- '   AND m.user_id OPERATOR(pg_catalog.=) p.practitioner_id'
  ' WHERE p.clinic_id OPERATOR(pg_catalog.=) $1'
- ' AND m.is_active'
- ' AND m.roles OPERATOR(pg_catalog.@>) ''{practitioner}''::pg_catalog.text[]'
  '   AND p.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
  ' ORDER BY p.appointment_type_id, p.practitioner_id'),
-('SI_PLAN_BILLING_ALL', 5, 1,
+('SI_PLAN_BILLING_ALL', 6, 1,
  'SELECT b.appointment_type_id, b.practitioner_id, b.id,'
  '       b.is_default, b.amount, b.revenue_share, b.name'
  '  FROM service_items.billing_scenarios b'
  ' WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted'
  ' ORDER BY b.appointment_type_id, b.practitioner_id, b.id'),
-('SI_PLAN_BILLING_SOME', 6, 2,
+('SI_PLAN_BILLING_SOME', 7, 2,
  'SELECT b.appointment_type_id, b.practitioner_id, b.id,'
  '       b.is_default, b.amount, b.revenue_share, b.name'
  '  FROM service_items.billing_scenarios b'
  ' WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted'
  '   AND b.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
  ' ORDER BY b.appointment_type_id, b.practitioner_id, b.id'),
-('SI_PLAN_RESOURCES_ALL', 7, 1,
- 'SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity, t.name'
+('SI_PLAN_RESOURCE_TYPES', 8, 1,
+ 'SELECT t.id, t.name FROM service_items.resource_types t'
+ ' WHERE t.clinic_id OPERATOR(pg_catalog.=) $1'
+ ' ORDER BY t.id'),
+('SI_PLAN_RESOURCES_ALL', 9, 1,
+ 'SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity'
  '  FROM service_items.appointment_resource_requirements r'
- '  JOIN service_items.resource_types t'
- '    ON t.clinic_id OPERATOR(pg_catalog.=) r.clinic_id'
- '   AND t.id OPERATOR(pg_catalog.=) r.resource_type_id'
  ' WHERE r.clinic_id OPERATOR(pg_catalog.=) $1'
  ' ORDER BY r.appointment_type_id, r.id'),
-('SI_PLAN_RESOURCES_SOME', 8, 2,
- 'SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity, t.name'
+('SI_PLAN_RESOURCES_SOME', 10, 2,
+ 'SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity'
  '  FROM service_items.appointment_resource_requirements r'
- '  JOIN service_items.resource_types t'
- '    ON t.clinic_id OPERATOR(pg_catalog.=) r.clinic_id'
- '   AND t.id OPERATOR(pg_catalog.=) r.resource_type_id'
  ' WHERE r.clinic_id OPERATOR(pg_catalog.=) $1'
  '   AND r.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
  ' ORDER BY r.appointment_type_id, r.id'),
-('SI_PLAN_FOLLOW_UPS_ALL', 9, 1,
+('SI_PLAN_FOLLOW_UPS_ALL', 11, 1,
  'SELECT f.appointment_type_id, f.id, f.display_order, f.is_enabled,'
  '       f.timing_mode OPERATOR(pg_catalog.=) ''specific_time'','
  '       f.hours_after, f.days_after, f.time_of_day, f.message_template'
  '  FROM service_items.follow_up_messages f'
  ' WHERE f.clinic_id OPERATOR(pg_catalog.=) $1'
  ' ORDER BY f.appointment_type_id, f.display_order'),
-('SI_PLAN_FOLLOW_UPS_SOME', 10, 2,
+('SI_PLAN_FOLLOW_UPS_SOME', 12, 2,
  'SELECT f.appointment_type_id, f.id, f.display_order, f.is_enabled,'
  '       f.timing_mode OPERATOR(pg_catalog.=) ''specific_time'','
  '       f.hours_after, f.days_after, f.time_of_day, f.message_template'
@@ -147,6 +148,20 @@ SELECT s.name,
   FROM load_explain.statements s, load_explain.plans_c p, load_explain.c_statement(p.src, s.name) c
  ORDER BY s.ord;
 
+-- Every loading statement of src/plans.h (the enum entries after its
+-- "loading" comment, up to the next comment) has a copy here, and every copy
+-- is one of them; on failure, the names missing on either side.
+CREATE TABLE load_explain.plans_h AS
+SELECT e.n, e.m[1] AS name
+  FROM pg_catalog.regexp_matches(
+         (pg_catalog.regexp_match(pg_catalog.pg_read_file(:'plans_h'), '/\*\s*loading\M[^*]*\*/([^/]*)/\*'))[1],
+         '\m(SI_PLAN_\w+)', 'g') WITH ORDINALITY AS e(m, n);
+SELECT pg_catalog.count(h.name) AS in_plans_h, pg_catalog.count(s.name) AS copied,
+       pg_catalog.bool_and(h.name IS NOT NULL AND s.name IS NOT NULL) AS same_statements,
+       pg_catalog.string_agg(h.name, ', ' ORDER BY h.n) FILTER (WHERE s.name IS NULL) AS not_copied,
+       pg_catalog.string_agg(s.name, ', ' ORDER BY s.ord) FILTER (WHERE h.name IS NULL) AS not_in_plans_h
+  FROM load_explain.plans_h h FULL JOIN load_explain.statements s USING (name);
+
 -- Realistic data: the 1,000-item clinic is one of 201 clinics and holds
 -- about a fifth of the rows.
 SELECT service_items_demo.create_clinic(1000) AS target \gset
@@ -157,12 +172,11 @@ ANALYZE service_items.clinics, service_items.clinic_members, service_items.resou
         service_items.appointment_resource_requirements, service_items.follow_up_messages;
 
 /*
- * scans(sql, nargs, clinic, ids, mode): the scan nodes of the statement's
- * plan under plan_cache_mode = mode: node type, table (for heap scans) and
- * index.
+ * plan(sql, nargs, clinic, ids, mode): the statement's plan (EXPLAIN FORMAT
+ * JSON, COSTS OFF) under plan_cache_mode = mode.
  */
-CREATE FUNCTION load_explain.scans(stmt text, nargs integer, clinic bigint, ids bigint[], mode text)
-RETURNS TABLE (node text, relation text, index text)
+CREATE FUNCTION load_explain.plan(stmt text, nargs integer, clinic bigint, ids bigint[], mode text)
+RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     p jsonb;
@@ -177,12 +191,35 @@ BEGIN
     END IF;
     DEALLOCATE load_explain_stmt;
     PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
-    RETURN QUERY
-        SELECT n ->> 'Node Type', n ->> 'Relation Name', n ->> 'Index Name'
-          FROM pg_catalog.jsonb_path_query(p, 'strict $.**') AS n
-         WHERE pg_catalog.jsonb_typeof(n) = 'object' AND n ? 'Node Type'
-           AND (n ? 'Relation Name' OR n ? 'Index Name');
+    RETURN p;
 END
+$$;
+
+/*
+ * nodes(plan): every node of a plan, parents before their children: node
+ * type, table (for heap scans), index, and sort key (for sorts).
+ */
+CREATE FUNCTION load_explain.nodes(p jsonb)
+RETURNS TABLE (n bigint, node text, relation text, index text, sort_key text)
+LANGUAGE sql AS $$
+    SELECT x.n, x.v ->> 'Node Type', x.v ->> 'Relation Name', x.v ->> 'Index Name',
+           (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_array_elements_text(x.v -> 'Sort Key') AS k)
+      FROM pg_catalog.jsonb_path_query(p, 'strict $.**') WITH ORDINALITY AS x(v, n)
+     WHERE pg_catalog.jsonb_typeof(x.v) = 'object' AND x.v ? 'Node Type'
+$$;
+
+/*
+ * scans(sql, nargs, clinic, ids, mode): the scan nodes of the statement's
+ * plan under plan_cache_mode = mode: node type, table (for heap scans) and
+ * index.
+ */
+CREATE FUNCTION load_explain.scans(stmt text, nargs integer, clinic bigint, ids bigint[], mode text)
+RETURNS TABLE (node text, relation text, index text)
+LANGUAGE sql AS $$
+    SELECT x.node, x.relation, x.index
+      FROM load_explain.nodes(load_explain.plan(stmt, nargs, clinic, ids, mode)) x
+     WHERE x.relation IS NOT NULL OR x.index IS NOT NULL
+     ORDER BY x.n
 $$;
 
 -- Id lists for the "some" variants: a third of the items, and five.
@@ -205,6 +242,26 @@ SELECT s.name, m.mode, CASE WHEN s.nargs = 2 THEN i.ids END AS ids,
        (VALUES (1, 'third', :'third_ids'::bigint[]), (2, 'five', :'five_ids'::bigint[])) AS i(o, ids, list),
        load_explain.scans(s.sql, s.nargs, :target, i.list, m.mode) x
  WHERE s.nargs = 2 OR i.o = 1
+ GROUP BY s.name, s.ord, m.mode, m.o, i.ids, i.o
+ ORDER BY s.ord, m.o, i.o;
+
+-- Each "all" and "some" statement is a plain ordered index scan: its plan
+-- has no Sort or Incremental Sort node (the index gives the rows in ORDER BY
+-- order) and no Hash Join.  "reads" names the tables read, or, when the
+-- check fails, every node of the plan, parents first.
+SELECT s.name, m.mode, CASE WHEN s.nargs = 2 THEN i.ids END AS ids,
+       CASE WHEN pg_catalog.bool_and(x.node NOT IN ('Sort', 'Incremental Sort', 'Hash Join'))
+            THEN pg_catalog.string_agg(DISTINCT x.relation, ', ')
+            ELSE pg_catalog.string_agg(x.node || COALESCE(' (' || x.sort_key || ')', '')
+                                       || COALESCE(' on ' || x.relation, '') || COALESCE(' using ' || x.index, ''),
+                                       '; ' ORDER BY x.n)
+       END AS reads,
+       pg_catalog.bool_and(x.node NOT IN ('Sort', 'Incremental Sort', 'Hash Join')) AS no_sort_no_hash_join
+  FROM load_explain.statements s,
+       (VALUES (1, 'force_generic_plan'), (2, 'force_custom_plan')) AS m(o, mode),
+       (VALUES (1, 'third', :'third_ids'::bigint[]), (2, 'five', :'five_ids'::bigint[])) AS i(o, ids, list),
+       load_explain.nodes(load_explain.plan(s.sql, s.nargs, :target, i.list, m.mode)) x
+ WHERE (s.nargs = 2 OR i.o = 1) AND s.name ~ '_(ALL|SOME)$'
  GROUP BY s.name, s.ord, m.mode, m.o, i.ids, i.o
  ORDER BY s.ord, m.o, i.o;
 
