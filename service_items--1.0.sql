@@ -109,8 +109,10 @@ CREATE TABLE @extschema@.appointment_types (
     CONSTRAINT appointment_types_pkey PRIMARY KEY (clinic_id, id),
     CONSTRAINT appointment_types_clinic_fkey FOREIGN KEY (clinic_id)
         REFERENCES @extschema@.clinics (id) ON DELETE CASCADE,
+    -- deleting a group leaves its items without one (clinic_id stays)
     CONSTRAINT appointment_types_group_fkey FOREIGN KEY (clinic_id, service_type_group_id)
-        REFERENCES @extschema@.service_type_groups (clinic_id, id),
+        REFERENCES @extschema@.service_type_groups (clinic_id, id)
+        ON DELETE SET NULL (service_type_group_id),
     CONSTRAINT appointment_types_name_check
         CHECK (pg_catalog.length(name) OPERATOR(pg_catalog.>) 0),
     CONSTRAINT appointment_types_duration_check
@@ -359,11 +361,29 @@ AS 'MODULE_PATHNAME', 'validate_associations';
 COMMENT ON FUNCTION @extschema@.validate_associations(bigint, jsonb) IS
     'Judges a payload as bulk_save_associations would, without writing: {"valid", "error_count", "errors"}.';
 
+-- The whole settings page -------------------------------------------------
+
+CREATE FUNCTION @extschema@.load_service_settings(clinic_id bigint)
+RETURNS json
+LANGUAGE c STABLE PARALLEL UNSAFE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'load_service_settings';
+COMMENT ON FUNCTION @extschema@.load_service_settings(bigint) IS
+    'The whole service items settings page in one document: clinic, groups, service items, active practitioners, resource types and every association.';
+
+CREATE FUNCTION @extschema@.save_service_settings(clinic_id bigint, payload jsonb)
+RETURNS json
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'save_service_settings';
+COMMENT ON FUNCTION @extschema@.save_service_settings(bigint, jsonb) IS
+    'Saves the whole settings page in the caller''s transaction: groups and service items (new ones under client keys) and their associations; all or nothing.';
+
 -- Grants are the DBA's: nobody but the owner may call a function until granted.
 REVOKE ALL ON FUNCTION @extschema@.bulk_load_associations(bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.service_item_associations(bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.bulk_save_associations(bigint, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.validate_associations(bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.load_service_settings(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.save_service_settings(bigint, jsonb) FROM PUBLIC;
 
 -- Row-level security -----------------------------------------------------
 

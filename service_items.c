@@ -14,6 +14,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
@@ -21,6 +22,7 @@
 #include "json_out.h"
 #include "load.h"
 #include "payload.h"
+#include "plans.h"
 #include "save.h"
 #include "stats.h"
 #include "validate.h"
@@ -34,6 +36,8 @@ PG_FUNCTION_INFO_V1(service_item_associations);
 PG_FUNCTION_INFO_V1(bulk_save_associations);
 PG_FUNCTION_INFO_V1(validate_associations);
 PG_FUNCTION_INFO_V1(authorized_clinic);
+PG_FUNCTION_INFO_V1(load_service_settings);
+PG_FUNCTION_INFO_V1(save_service_settings);
 
 /*
  * require_arg raises 22004 when a mandatory argument is NULL.  The functions
@@ -202,6 +206,53 @@ read_payload(FunctionCallInfo fcinfo)
 }
 
 /*
+ * raise_invalid raises 22023 with every kept error in DETAIL.
+ */
+static void
+raise_invalid(const char *what, const SiErrors *errors)
+{
+	StringInfoData detail;
+
+	initStringInfo(&detail);
+	si_errors_to_json(&detail, errors);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg_plural("invalid %s payload: %d error",
+						   "invalid %s payload: %d errors",
+						   errors->count, what, errors->count),
+			 errdetail_internal("%s", detail.data)));
+}
+
+/*
+ * raise_conflicts raises PT409 when expected_versions are stale.
+ */
+static void
+raise_conflicts(const SiPayload *payload, const SiState *state)
+{
+	StringInfoData detail;
+	int			conflicts;
+
+	initStringInfo(&detail);
+	conflicts = si_version_conflicts(payload, state, &detail, NULL);
+	if (conflicts > 0)
+		ereport(ERROR,
+				(errcode(MAKE_SQLSTATE('P', 'T', '4', '0', '9')),
+				 errmsg_plural("associations of %d service item changed since they were loaded",
+							   "associations of %d service items changed since they were loaded",
+							   conflicts, conflicts),
+				 errdetail_internal("%s", detail.data),
+				 errhint("Load the service items again and reapply the changes.")));
+}
+
+/* refused_whole tells whether the payload was too big to be read. */
+static bool
+refused_whole(const SiErrors *errors)
+{
+	return errors->kept > 0 && strcmp(errors->items[0].code, "too_many") == 0 &&
+		strcmp(errors->items[0].path, "$") == 0;
+}
+
+/*
  * check_payload parses a payload and judges it against the clinic's current
  * state: the common part of a save and a validation.  A save (lock = true)
  * locks the named items first.
@@ -211,11 +262,9 @@ check_payload(int64 clinic_id, Jsonb *json, bool lock, SiPayload *payload,
 			  SiState *state, SiErrors *errors)
 {
 	memset(errors, 0, sizeof(*errors));
-	si_parse_payload(json, payload, errors);
-	if (errors->count > 0 && errors->kept > 0 &&
-		strcmp(errors->items[0].code, "too_many") == 0 &&
-		strcmp(errors->items[0].path, "$") == 0)
-		return;					/* refused whole, unread */
+	si_parse_payload(&json->root, NULL, payload, errors);
+	if (refused_whole(errors))
+		return;
 	si_read_state(clinic_id, si_named_items(payload), lock, state);
 	si_validate(payload, state, errors);
 }
@@ -237,7 +286,6 @@ save(FunctionCallInfo fcinfo, SiCall *call)
 	SiLoadRequest request;
 	SiAssociations saved;
 	SiJsonWriter writer;
-	StringInfoData detail;
 	StringInfoData out;
 
 	si_authorize(clinic_id, SI_ACCESS_WRITE);
@@ -245,32 +293,12 @@ save(FunctionCallInfo fcinfo, SiCall *call)
 	errors = palloc(sizeof(SiErrors));
 	check_payload(clinic_id, json, true, &payload, &state, errors);
 
-	initStringInfo(&detail);
-	if (errors->count == 0 || strcmp(errors->items[0].code, "too_many") != 0)
-	{
-		int			conflicts = si_version_conflicts(&payload, &state, &detail, NULL);
-
-		if (conflicts > 0)
-			ereport(ERROR,
-					(errcode(MAKE_SQLSTATE('P', 'T', '4', '0', '9')),
-					 errmsg_plural("associations of %d service item changed since they were loaded",
-								   "associations of %d service items changed since they were loaded",
-								   conflicts, conflicts),
-					 errdetail_internal("%s", detail.data),
-					 errhint("Load the service items again and reapply the changes.")));
-	}
+	if (!refused_whole(errors))
+		raise_conflicts(&payload, &state);
 	if (errors->count > 0)
-	{
-		resetStringInfo(&detail);
-		si_errors_to_json(&detail, errors);
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg_plural("invalid associations payload: %d error",
-							   "invalid associations payload: %d errors",
-							   errors->count, errors->count),
-				 errdetail_internal("%s", detail.data)));
-	}
+		raise_invalid("associations", errors);
 
+	memset(&changes, 0, sizeof(changes));
 	si_apply(clinic_id, &payload, &state, &changes);
 
 	/* the response: the named items as they are now, and the counts */
@@ -317,7 +345,7 @@ validate(FunctionCallInfo fcinfo, SiCall *call)
 	work = call_connect();
 	errors = palloc(sizeof(SiErrors));
 	check_payload(clinic_id, json, false, &payload, &state, errors);
-	if (errors->count == 0 || strcmp(errors->items[0].code, "too_many") != 0)
+	if (!refused_whole(errors))
 		si_version_conflicts(&payload, &state, NULL, errors);
 
 	initStringInfo(&out);
@@ -333,6 +361,158 @@ validate(FunctionCallInfo fcinfo, SiCall *call)
 	call->bytes = out.len;
 	call_finish(caller, work);
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * load_settings: the body of load_service_settings.
+ */
+static Datum
+load_settings(FunctionCallInfo fcinfo, SiCall *call)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext work;
+	SiLoadRequest request;
+	SiAssociations assoc;
+	SiJsonWriter writer;
+	StringInfoData out;
+
+	require_arg(fcinfo, 0, "clinic_id");
+	memset(&request, 0, sizeof(request));
+	request.clinic_id = PG_GETARG_INT64(0);
+	request.billing = request.resources = request.follow_ups = true;
+	request.details = true;
+	request.read_only = true;
+	request.show_revenue_share = si_authorize(request.clinic_id, SI_ACCESS_READ);
+
+	work = call_connect();
+	si_load_associations(&request, &assoc);
+
+	MemoryContextSwitchTo(caller);
+	initStringInfo(&out);
+	enlargeStringInfo(&out, si_json_estimate(&assoc));
+	appendStringInfoSpaces(&out, VARHDRSZ);
+	MemoryContextSwitchTo(work);
+	si_json_init(&writer, &out);
+	si_json_settings(&writer, &assoc);
+
+	call->rows = assoc.nitems;
+	call->bytes = out.len - VARHDRSZ;
+	call_finish(caller, work);
+	SET_VARSIZE(out.data, out.len);
+	PG_RETURN_POINTER(out.data);
+}
+
+/* write_keys writes {"<client key>": id, ...} for the new rows of a list. */
+static void
+write_keys(StringInfo out, const char *const *keys, const int64 *ids, int n)
+{
+	bool		first = true;
+
+	appendStringInfoChar(out, '{');
+	for (int i = 0; i < n; i++)
+	{
+		if (keys[i] == NULL)
+			continue;
+		if (!first)
+			appendStringInfoChar(out, ',');
+		escape_json(out, keys[i]);
+		appendStringInfo(out, ":" INT64_FORMAT, ids[i]);
+		first = false;
+	}
+	appendStringInfoChar(out, '}');
+}
+
+/*
+ * save_settings: the body of save_service_settings.
+ */
+static Datum
+save_settings(FunctionCallInfo fcinfo, SiCall *call)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext work;
+	Jsonb	   *json = read_payload(fcinfo);
+	int64		clinic_id = PG_GETARG_INT64(0);
+	SiSettingsPayload payload;
+	SiState		state;
+	SiErrors   *errors;
+	SiChanges	changes;
+	SiLoadRequest request;
+	SiAssociations saved;
+	SiJsonWriter writer;
+	StringInfoData out;
+	Datum		values[1];
+	const char **keys;
+	int64	   *ids;
+
+	si_authorize(clinic_id, SI_ACCESS_WRITE);
+	work = call_connect();
+	errors = palloc0(sizeof(SiErrors));
+	si_parse_settings(json, &payload, errors);
+	if (refused_whole(errors))
+		raise_invalid("settings", errors);
+
+	/* every live item of the clinic, locked in id order, then the state */
+	values[0] = Int64GetDatum(clinic_id);
+	si_execute(SI_PLAN_LOCK_CLINIC_ITEMS, values, NULL, false, SPI_OK_SELECT);
+	SPI_freetuptable(SPI_tuptable);
+	memset(&state, 0, sizeof(state));
+	state.request.clinic_id = clinic_id;
+	state.request.billing = state.request.resources = state.request.follow_ups = true;
+	state.request.show_revenue_share = true;
+	state.request.lookups = true;
+	state.request.details = true;
+	si_load_associations(&state.request, &state.current);
+	si_state_index(&state);
+
+	si_validate_settings(&payload, &state, errors);
+	si_settings_state(&payload, &state);
+	errors->prefix = "$.associations";
+	si_validate(&payload.associations, &state, errors);
+	errors->prefix = NULL;
+	raise_conflicts(&payload.associations, &state);
+	if (errors->count > 0)
+		raise_invalid("settings", errors);
+
+	si_apply_settings(clinic_id, &payload, &state, &changes);
+	si_apply(clinic_id, &payload.associations, &state, &changes);
+
+	/* the response: new keys' ids, the counts, and the page as it is now */
+	request = state.request;
+	si_load_associations(&request, &saved);
+	MemoryContextSwitchTo(caller);
+	initStringInfo(&out);
+	enlargeStringInfo(&out, si_json_estimate(&saved) + 1024);
+	appendStringInfoSpaces(&out, VARHDRSZ);
+	MemoryContextSwitchTo(work);
+
+	appendStringInfoString(&out, "{\"keys\":{\"service_type_groups\":");
+	keys = palloc(sizeof(char *) * Max(payload.ngroups, payload.nitems) + 1);
+	ids = palloc(sizeof(int64) * Max(payload.ngroups, payload.nitems) + 1);
+	for (int i = 0; i < payload.ngroups; i++)
+	{
+		keys[i] = payload.groups[i].key;
+		ids[i] = payload.groups[i].new_id;
+	}
+	write_keys(&out, keys, ids, payload.ngroups);
+	appendStringInfoString(&out, ",\"service_items\":");
+	for (int i = 0; i < payload.nitems; i++)
+	{
+		keys[i] = payload.items[i].key;
+		ids[i] = payload.items[i].new_id;
+	}
+	write_keys(&out, keys, ids, payload.nitems);
+	appendStringInfoString(&out, "},\"changes\":");
+	si_changes_to_json(&out, &changes);
+	appendStringInfoString(&out, ",\"settings\":");
+	si_json_init(&writer, &out);
+	si_json_settings(&writer, &saved);
+	appendStringInfoChar(&out, '}');
+
+	call->rows = saved.nitems;
+	call->bytes = out.len - VARHDRSZ;
+	call_finish(caller, work);
+	SET_VARSIZE(out.data, out.len);
+	PG_RETURN_POINTER(out.data);
 }
 
 /*
@@ -413,6 +593,34 @@ Datum
 validate_associations(PG_FUNCTION_ARGS)
 {
 	return measured(fcinfo, SI_FN_VALIDATE, validate);
+}
+
+/*
+ * load_service_settings(clinic_id) returns json
+ *
+ * The whole settings page in one document: the clinic, its service type
+ * groups, service items, active practitioners, resource types and every
+ * association, in a fixed number of queries.
+ */
+Datum
+load_service_settings(PG_FUNCTION_ARGS)
+{
+	return measured(fcinfo, SI_FN_LOAD_SETTINGS, load_settings);
+}
+
+/*
+ * save_service_settings(clinic_id, payload) returns json
+ *
+ * The settings page's "Save changes" in one call, in the caller's
+ * transaction: groups and service items (created under client keys,
+ * updated, reordered, deleted) and the associations of SPEC §5, which may
+ * name new items by their keys.  All of it is validated first; on any error
+ * nothing is written.
+ */
+Datum
+save_service_settings(PG_FUNCTION_ARGS)
+{
+	return measured(fcinfo, SI_FN_SAVE_SETTINGS, save_settings);
 }
 
 /*

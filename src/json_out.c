@@ -385,5 +385,102 @@ si_json_document(SiJsonWriter *writer, const SiAssociations *assoc)
 size_t
 si_json_estimate(const SiAssociations *assoc)
 {
-	return 64 + (size_t) assoc->total_rows * 96;
+	return 64 + (size_t) (assoc->total_rows + assoc->ngroups +
+						  assoc->npractitioners + assoc->nresource_types) * 96;
+}
+
+/* write_id_name_list writes [{"id": .., "name": ..}, ...]. */
+static void
+write_id_name_list(SiJsonWriter *writer, const SiAssociations *assoc,
+				   const int64 *ids, const SiText *names, int count)
+{
+	StringInfo	buf = writer->buf;
+
+	append_char(buf, '[');
+	for (int i = 0; i < count; i++)
+	{
+		if (i > 0)
+			append_char(buf, ',');
+		append_literal(buf, "{\"id\":");
+		append_int64(buf, ids[i]);
+		append_literal(buf, ",\"name\":");
+		append_text(writer, assoc, names[i]);
+		append_char(buf, '}');
+	}
+	append_char(buf, ']');
+}
+
+/*
+ * si_json_settings writes the settings page's document: the clinic, its
+ * service type groups, service items, active practitioners, resource types
+ * and the associations (as bulk_load_associations writes them).  The
+ * associations must have been loaded with details.
+ */
+void
+si_json_settings(SiJsonWriter *writer, const SiAssociations *assoc)
+{
+	StringInfo	buf = writer->buf;
+
+	append_literal(buf, "{\"clinic\":");
+	if (assoc->has_clinic)
+	{
+		append_literal(buf, "{\"id\":");
+		append_int64(buf, assoc->request->clinic_id);
+		append_literal(buf, ",\"name\":");
+		append_text(writer, assoc, assoc->clinic_name);
+		append_char(buf, '}');
+	}
+	else
+		append_literal(buf, "null");
+
+	append_literal(buf, ",\"service_type_groups\":[");
+	for (int i = 0; i < assoc->ngroups; i++)
+	{
+		if (i > 0)
+			append_char(buf, ',');
+		append_literal(buf, "{\"id\":");
+		append_int64(buf, assoc->group_ids[i]);
+		append_literal(buf, ",\"name\":");
+		append_text(writer, assoc, assoc->group_names[i]);
+		append_literal(buf, ",\"display_order\":");
+		append_int64(buf, assoc->group_orders[i]);
+		append_char(buf, '}');
+	}
+
+	append_literal(buf, "],\"service_items\":[");
+	for (int i = 0; i < assoc->nitems; i++)
+	{
+		const SiItem *item = &assoc->items[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (i > 0)
+			append_char(buf, ',');
+		append_literal(buf, "{\"id\":");
+		append_int64(buf, item->id);
+		append_literal(buf, ",\"name\":");
+		append_text(writer, assoc, item->name);
+		append_literal(buf, ",\"service_type_group_id\":");
+		if (item->has_group)
+			append_int64(buf, item->group_id);
+		else
+			append_literal(buf, "null");
+		append_literal(buf, ",\"duration_minutes\":");
+		append_int64(buf, item->duration_minutes);
+		append_literal(buf, ",\"display_order\":");
+		append_int64(buf, item->display_order);
+		append_literal(buf, ",\"version\":");
+		append_int64(buf, item->version);
+		append_char(buf, '}');
+	}
+
+	append_literal(buf, "],\"practitioners\":");
+	write_id_name_list(writer, assoc, assoc->practitioners,
+					   assoc->practitioner_names, assoc->npractitioners);
+	append_literal(buf, ",\"resource_types\":");
+	write_id_name_list(writer, assoc, assoc->resource_type_ids,
+					   assoc->resource_type_names, assoc->nresource_types);
+	append_char(buf, ',');
+	si_json_associations(writer, assoc);
+	append_char(buf, '}');
+	terminate(buf);
 }

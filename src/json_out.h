@@ -25,6 +25,8 @@ extern void si_json_associations(SiJsonWriter *writer,
 								 const SiAssociations *assoc);
 extern void si_json_document(SiJsonWriter *writer,
 							 const SiAssociations *assoc);
+extern void si_json_settings(SiJsonWriter *writer,
+							 const SiAssociations *assoc);
 extern size_t si_json_estimate(const SiAssociations *assoc);
 
 #endif							/* SERVICE_ITEMS_JSON_OUT_H */

@@ -207,6 +207,43 @@ item_row(LoadReceiver *self, Datum *values, bool *nulls)
 	memset(item, 0, sizeof(*item));
 	item->id = DatumGetInt64(values[0]);
 	item->version = DatumGetInt64(values[1]);
+	if (result->request->details)
+	{
+		item->has_group = !nulls[2];
+		item->group_id = nulls[2] ? 0 : DatumGetInt64(values[2]);
+		item->duration_minutes = DatumGetInt32(values[3]);
+		item->display_order = DatumGetInt32(values[4]);
+		item->name = store_text(result, values[5]);
+	}
+}
+
+static void
+clinic_row(LoadReceiver *self, Datum *values, bool *nulls)
+{
+	SiAssociations *result = self->result;
+
+	result->has_clinic = true;
+	result->clinic_name = store_text(result, values[0]);
+}
+
+static void
+group_row(LoadReceiver *self, Datum *values, bool *nulls)
+{
+	SiAssociations *result = self->result;
+	int			n = result->ngroups;
+
+	if (n >= self->capacity)
+	{
+		result->group_ids = make_room(self, result->group_ids, n, sizeof(int64));
+		result->group_orders = repalloc(result->group_orders,
+										self->capacity * sizeof(int32));
+		result->group_names = repalloc(result->group_names,
+									   self->capacity * sizeof(SiText));
+	}
+	result->group_ids[n] = DatumGetInt64(values[0]);
+	result->group_orders[n] = DatumGetInt32(values[1]);
+	result->group_names[n] = store_text(result, values[2]);
+	result->ngroups++;
 }
 
 /* sorted_find returns the position of value in a sorted array, or -1. */
@@ -235,9 +272,17 @@ practitioner_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
 	SiAssociations *result = self->result;
 
-	result->practitioners = make_room(self, result->practitioners,
-									  result->npractitioners, sizeof(int64));
-	result->practitioners[result->npractitioners++] = DatumGetInt64(values[0]);
+	int			n = result->npractitioners;
+
+	if (n >= self->capacity && result->request->details)
+		result->practitioner_names = repalloc(result->practitioner_names,
+											  Max(self->capacity * 2, 64) * sizeof(SiText));
+	result->practitioners = make_room(self, result->practitioners, n,
+									  sizeof(int64));
+	result->practitioners[n] = DatumGetInt64(values[0]);
+	if (result->request->details)
+		result->practitioner_names[n] = store_text(result, values[1]);
+	result->npractitioners++;
 }
 
 /* Assignments of members who are not active practitioners are not shown. */
@@ -433,12 +478,26 @@ si_load_associations(const SiLoadRequest *request, SiAssociations *result)
 	receiver.pub.mydest = DestTuplestore;
 	receiver.result = result;
 
+	if (request->details)
+	{
+		Assert(request->item_ids == NULL);
+		run_lookup(request, &receiver, SI_PLAN_CLINIC, clinic_row);
+		result->group_ids = palloc(sizeof(int64));
+		result->group_orders = palloc(sizeof(int32));
+		result->group_names = palloc(sizeof(SiText));
+		run_lookup(request, &receiver, SI_PLAN_GROUPS, group_row);
+	}
 	result->items = palloc(sizeof(SiItem));
-	run_section(request, &receiver, SI_PLAN_ITEMS_ALL, SI_PLAN_ITEMS_SOME, item_row);
-	if (result->nitems == 0 && !request->lookups)
+	run_section(request, &receiver,
+				request->details ? SI_PLAN_ITEMS_DETAILED : SI_PLAN_ITEMS_ALL,
+				SI_PLAN_ITEMS_SOME, item_row);
+	if (result->nitems == 0 && !request->lookups && !request->details)
 		return;					/* nothing to attach anything to */
 	result->practitioners = palloc(sizeof(int64));
-	run_lookup(request, &receiver, SI_PLAN_PRACTITIONERS, practitioner_row);
+	result->practitioner_names = palloc(sizeof(SiText));
+	run_lookup(request, &receiver,
+			   request->details ? SI_PLAN_PRACTITIONERS_NAMED : SI_PLAN_PRACTITIONERS,
+			   practitioner_row);
 	if (request->resources)
 	{
 		result->resource_type_ids = palloc(sizeof(int64));

@@ -29,6 +29,9 @@ typedef struct SiLoadRequest
 	bool		read_only;		/* false when the caller wrote before loading */
 	bool		lookups;		/* read practitioners and resource types even
 								 * when no item matched (a save's state) */
+	bool		details;		/* the settings page: clinic, groups, item
+								 * columns, practitioner names (needs item_ids
+								 * NULL) */
 } SiLoadRequest;
 
 /* a run [first, first + count) of one section's array */
@@ -49,6 +52,12 @@ typedef struct SiItem
 {
 	int64		id;
 	int64		version;
+	/* with details only */
+	bool		has_group;
+	int64		group_id;
+	int32		duration_minutes;
+	int32		display_order;
+	SiText		name;
 	SiRange		assignments;
 	SiRange		billing;
 	SiRange		resources;
@@ -103,6 +112,14 @@ typedef struct SiAssociations
 	int64	   *resource_type_ids;	/* the clinic's resource types, ascending */
 	SiText	   *resource_type_names;	/* (read when resources are asked for) */
 	int			nresource_types;
+	/* with details only */
+	SiText	   *practitioner_names; /* parallel to practitioners */
+	bool		has_clinic;
+	SiText		clinic_name;
+	int			ngroups;
+	int64	   *group_ids;		/* in (display_order, id) order */
+	int32	   *group_orders;
+	SiText	   *group_names;
 	int64		total_rows;		/* rows of every section, to size output */
 	StringInfoData text;		/* the arena of every SiText */
 } SiAssociations;

@@ -21,12 +21,14 @@
 
 #include "payload.h"
 
-const char *const si_section_names[SI_NUM_SECTIONS] = {
+const char *const si_section_names[SI_NUM_PLACES] = {
 	"practitioner_assignments",
 	"billing_scenarios",
 	"resource_requirements",
 	"follow_up_messages",
-	"expected_versions"
+	"expected_versions",
+	"service_type_groups",
+	"service_items"
 };
 
 #define MAX_NAME_CHARS 255
@@ -38,7 +40,8 @@ static const char *const plain_members[] = {
 	"id", "name", "amount", "revenue_share", "is_default", "resource_type_id",
 	"resource_type_name", "quantity", "timing_mode", "hours_after",
 	"days_after", "time_of_day", "message_template", "is_enabled",
-	"display_order", NULL
+	"display_order", "key", "duration_minutes", "service_type_group_id",
+	"associations", NULL
 };
 
 /* ---------------------------------------------------------------------
@@ -67,12 +70,12 @@ append_member(StringInfo path, const char *member, bool plain)
 }
 
 static char *
-build_path(const SiPlace *place)
+build_path(const SiErrors *errors, const SiPlace *place)
 {
 	StringInfoData path;
 
 	initStringInfo(&path);
-	appendStringInfoChar(&path, '$');
+	appendStringInfoString(&path, errors->prefix ? errors->prefix : "$");
 	append_member(&path, si_section_names[place->section], true);
 	if (place->key != NULL)
 		append_member(&path, place->key, false);
@@ -137,7 +140,7 @@ si_error(SiErrors *errors, const SiPlace *place, const char *code,
 	va_start(args, fmt);
 	message = format_message(fmt, args);
 	va_end(args);
-	add_error(errors, build_path(place), code, message);
+	add_error(errors, build_path(errors, place), code, message);
 }
 
 /* si_error_at_root records an error at a top-level member, or at $. */
@@ -155,7 +158,7 @@ si_error_at_root(SiErrors *errors, const char *member, const char *code,
 		return;
 	}
 	initStringInfo(&path);
-	appendStringInfoChar(&path, '$');
+	appendStringInfoString(&path, errors->prefix ? errors->prefix : "$");
 	if (member != NULL)
 		append_member(&path, member, false);
 	va_start(args, fmt);
@@ -535,11 +538,31 @@ list_elements(SiErrors *errors, const SiPlace *list, const JsonbValue *v,
 	return read_elements(v->val.binary.data, count);
 }
 
+/*
+ * resolve_item_key reads a service item key: an id, or one of the payload's
+ * client keys when it may use them.
+ */
+static bool
+resolve_item_key(const SiKeys *keys, const char *key, int len, int64 *item_id)
+{
+	if (parse_id_key(key, len, item_id))
+		return true;
+	for (int i = 0; keys != NULL && i < keys->count; i++)
+		if ((int) strlen(keys->keys[i]) == len &&
+			strncmp(keys->keys[i], key, len) == 0)
+		{
+			*item_id = keys->ids[i];
+			return true;
+		}
+	return false;
+}
+
 /* read_item_key reads a section key naming a service item. */
 static bool
-read_item_key(SiErrors *errors, const SiPlace *list, int64 *item_id)
+read_item_key(SiErrors *errors, const SiKeys *keys, const SiPlace *list,
+			  int64 *item_id)
 {
-	if (parse_id_key(list->key, strlen(list->key), item_id))
+	if (resolve_item_key(keys, list->key, strlen(list->key), item_id))
 		return true;
 	si_error(errors, list, "bad_key",
 			 "key \"%s\" is not a service item id", list->key);
@@ -561,7 +584,7 @@ parse_assignments(SiErrors *errors, Member *members, int count,
 
 		if (members[m].value.type == jbvNull)
 			continue;
-		if (!read_item_key(errors, &list, &item_id))
+		if (!read_item_key(errors, result->keys, &list, &item_id))
 			continue;
 		elements = list_elements(errors, &list, &members[m].value, &n);
 		if (elements == NULL)
@@ -655,15 +678,17 @@ parse_billing_entry(SiErrors *errors, const SiPlace *entry,
 }
 
 /*
- * parse_billing_key reads "<service_item_id>-<practitioner_id>".
+ * parse_billing_key reads "<service_item_id>-<practitioner_id>" (the item may
+ * be a client key, which may hold dashes: the last dash splits).
  */
 static bool
-parse_billing_key(const char *key, int64 *item_id, int64 *practitioner_id)
+parse_billing_key(const SiKeys *keys, const char *key, int64 *item_id,
+				  int64 *practitioner_id)
 {
-	const char *dash = strchr(key, '-');
+	const char *dash = strrchr(key, '-');
 
 	return dash != NULL &&
-		parse_id_key(key, dash - key, item_id) &&
+		resolve_item_key(keys, key, dash - key, item_id) &&
 		parse_id_key(dash + 1, strlen(dash + 1), practitioner_id);
 }
 
@@ -681,7 +706,7 @@ parse_billing(SiErrors *errors, Member *members, int count, SiPayload *result)
 
 		if (members[m].value.type == jbvNull)
 			continue;
-		if (!parse_billing_key(members[m].key, &out->item_id, &out->practitioner_id))
+		if (!parse_billing_key(result->keys, members[m].key, &out->item_id, &out->practitioner_id))
 		{
 			si_error(errors, &list, "bad_key",
 					 "key \"%s\" is not \"<service_item_id>-<practitioner_id>\"",
@@ -783,7 +808,7 @@ parse_resources(SiErrors *errors, Member *members, int count, SiPayload *result)
 
 		if (members[m].value.type == jbvNull)
 			continue;
-		if (!read_item_key(errors, &list, &out->item_id))
+		if (!read_item_key(errors, result->keys, &list, &out->item_id))
 			continue;
 		elements = list_elements(errors, &list, &members[m].value, &n);
 		if (elements == NULL)
@@ -987,7 +1012,7 @@ parse_follow_ups(SiErrors *errors, Member *members, int count, SiPayload *result
 
 		if (members[m].value.type == jbvNull)
 			continue;
-		if (!read_item_key(errors, &list, &out->item_id))
+		if (!read_item_key(errors, result->keys, &list, &out->item_id))
 			continue;
 		elements = list_elements(errors, &list, &members[m].value, &n);
 		if (elements == NULL)
@@ -1039,7 +1064,7 @@ parse_versions(SiErrors *errors, Member *members, int count, SiPayload *result)
 		CHECK_FOR_INTERRUPTS();
 		if (members[m].value.type == jbvNull)
 			continue;
-		if (!read_item_key(errors, &place, &out->item_id))
+		if (!read_item_key(errors, result->keys, &place, &out->item_id))
 			continue;
 		if (!read_int(errors, &place, "expected version", &members[m].value,
 					  1, PG_INT64_MAX, &out->expected))
@@ -1075,7 +1100,8 @@ count_entries(Member *members, int count, bool lists)
  * entries is refused whole, before its entries are read.
  */
 void
-si_parse_payload(Jsonb *payload, SiPayload *result, SiErrors *errors)
+si_parse_payload(JsonbContainer *payload, const SiKeys *keys,
+				 SiPayload *result, SiErrors *errors)
 {
 	Member	   *top;
 	int			ntop;
@@ -1084,7 +1110,8 @@ si_parse_payload(Jsonb *payload, SiPayload *result, SiErrors *errors)
 	int64		total = 0;
 
 	memset(result, 0, sizeof(*result));
-	top = read_members(&payload->root, &ntop);
+	result->keys = keys;
+	top = read_members(payload, &ntop);
 	for (int i = 0; i < ntop; i++)
 	{
 		int			s;
@@ -1134,4 +1161,314 @@ si_parse_payload(Jsonb *payload, SiPayload *result, SiErrors *errors)
 	if (sections[SI_SECTION_VERSIONS])
 		parse_versions(errors, sections[SI_SECTION_VERSIONS],
 					   counts[SI_SECTION_VERSIONS], result);
+}
+
+/* ---------------------------------------------------------------------
+ * The settings page: groups, service items and their associations
+ * ---------------------------------------------------------------------
+ */
+
+#define MAX_CLIENT_KEY 64
+#define MAX_DURATION_MINUTES 1440
+
+static const char *const group_members[] = {
+	"id", "key", "name", "display_order", NULL
+};
+
+/* "version" is what load_service_settings shows; it is accepted and ignored */
+static const char *const item_members[] = {
+	"id", "key", "name", "duration_minutes", "display_order",
+	"service_type_group_id", "version", NULL
+};
+
+/*
+ * is_client_key tells whether s is a client key: "new:" and 1 to 64 letters,
+ * digits, underscores or dashes.
+ */
+static bool
+is_client_key(const char *s, int len)
+{
+	if (len <= 4 || len > 4 + MAX_CLIENT_KEY || strncmp(s, "new:", 4) != 0)
+		return false;
+	for (int i = 4; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			  is_digit(s[i]) || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/*
+ * read_identity reads an entry's "id" (an existing row) or "key" (a new one):
+ * exactly one of them.
+ */
+static void
+read_identity(SiErrors *errors, const SiPlace *entry, Member *members, int n,
+			  bool *has_id, int64 *id, const char **key)
+{
+	JsonbValue *f_id = find_member(members, n, "id");
+	JsonbValue *f_key = find_member(members, n, "key");
+	SiPlace		place;
+
+	if (f_id != NULL && f_key != NULL)
+	{
+		place = field_place(entry, "key");
+		si_error(errors, &place, "invalid_value",
+				 "an entry has either an id (a row to update) or a key (a row to create), not both");
+		return;
+	}
+	if (f_id == NULL && f_key == NULL)
+	{
+		place = field_place(entry, "id");
+		si_error(errors, &place, "required",
+				 "id (a row to update) or key (a row to create) is required");
+		return;
+	}
+	if (f_id != NULL)
+	{
+		place = field_place(entry, "id");
+		*has_id = read_int(errors, &place, "id", f_id, 1, PG_INT64_MAX, id);
+		return;
+	}
+	place = field_place(entry, "key");
+	if (f_key->type != jbvString)
+		si_error(errors, &place, "wrong_type", "key must be a string, not %s",
+				 json_type_name(f_key));
+	else if (!is_client_key(f_key->val.string.val, f_key->val.string.len))
+		si_error(errors, &place, "bad_key",
+				 "key must be \"new:\" followed by 1 to %d letters, digits, underscores or dashes",
+				 MAX_CLIENT_KEY);
+	else
+		*key = pnstrdup(f_key->val.string.val, f_key->val.string.len);
+}
+
+/* read_order reads a required display_order (any int4). */
+static void
+read_order(SiErrors *errors, const SiPlace *entry, Member *members, int n,
+		   int32 *out)
+{
+	SiPlace		place = field_place(entry, "display_order");
+	JsonbValue *f = find_member(members, n, "display_order");
+	int64		value;
+
+	if (f == NULL)
+		si_error(errors, &place, "required", "display_order is required");
+	else if (read_int(errors, &place, "display_order", f, PG_INT32_MIN,
+					  PG_INT32_MAX, &value))
+		*out = (int32) value;
+}
+
+/* read_name reads a required name. */
+static void
+read_name(SiErrors *errors, const SiPlace *entry, Member *members, int n,
+		  char **out)
+{
+	SiPlace		place = field_place(entry, "name");
+	JsonbValue *f = find_member(members, n, "name");
+
+	if (f == NULL)
+		si_error(errors, &place, "required", "name is required");
+	else
+		read_text(errors, &place, "name", f, MAX_NAME_CHARS, out);
+}
+
+/*
+ * check_identities reports an id or key that two entries of a list share.
+ */
+static void
+check_identities(SiErrors *errors, SiSection section, int i, bool has_id,
+				 int64 id, const char *key, bool other_has_id, int64 other_id,
+				 const char *other_key)
+{
+	SiPlace		place = {section, NULL, i, NULL};
+
+	if (has_id && other_has_id && id == other_id)
+	{
+		place.field = "id";
+		si_error(errors, &place, "duplicate", "id " INT64_FORMAT " is listed twice", id);
+	}
+	if (key != NULL && other_key != NULL && strcmp(key, other_key) == 0)
+	{
+		place.field = "key";
+		si_error(errors, &place, "duplicate", "key \"%s\" is listed twice", key);
+	}
+}
+
+static void
+parse_groups(SiErrors *errors, const JsonbValue *v, SiSettingsPayload *result)
+{
+	JsonbValue *elements;
+	int			n;
+
+	elements = read_elements(v->val.binary.data, &n);
+	result->groups = palloc0(sizeof(SiGroupEntry) * Max(n, 1));
+	result->ngroups = n;
+	for (int i = 0; i < n; i++)
+	{
+		SiPlace		entry = {SI_SECTION_GROUPS, NULL, i, NULL};
+		SiGroupEntry *g = &result->groups[i];
+		Member	   *members;
+		int			nm;
+
+		CHECK_FOR_INTERRUPTS();
+		members = entry_members(errors, &entry, &elements[i], &nm);
+		if (members == NULL)
+			continue;
+		check_members(errors, &entry, members, nm, group_members);
+		read_identity(errors, &entry, members, nm, &g->has_id, &g->id, &g->key);
+		read_name(errors, &entry, members, nm, &g->name);
+		read_order(errors, &entry, members, nm, &g->display_order);
+		for (int j = 0; j < i; j++)
+			check_identities(errors, SI_SECTION_GROUPS, i, g->has_id, g->id, g->key,
+							 result->groups[j].has_id, result->groups[j].id,
+							 result->groups[j].key);
+	}
+}
+
+static void
+parse_items(SiErrors *errors, const JsonbValue *v, SiSettingsPayload *result)
+{
+	JsonbValue *elements;
+	int			n;
+
+	elements = read_elements(v->val.binary.data, &n);
+	result->items = palloc0(sizeof(SiItemEntry) * Max(n, 1));
+	result->nitems = n;
+	for (int i = 0; i < n; i++)
+	{
+		SiPlace		entry = {SI_SECTION_ITEMS, NULL, i, NULL};
+		SiItemEntry *item = &result->items[i];
+		Member	   *members;
+		int			nm;
+		JsonbValue *f;
+		SiPlace		place;
+		int64		value;
+
+		CHECK_FOR_INTERRUPTS();
+		members = entry_members(errors, &entry, &elements[i], &nm);
+		if (members == NULL)
+			continue;
+		check_members(errors, &entry, members, nm, item_members);
+		read_identity(errors, &entry, members, nm, &item->has_id, &item->id,
+					  &item->key);
+		read_name(errors, &entry, members, nm, &item->name);
+		read_order(errors, &entry, members, nm, &item->display_order);
+
+		place = field_place(&entry, "duration_minutes");
+		if ((f = find_member(members, nm, "duration_minutes")) == NULL)
+			si_error(errors, &place, "required", "duration_minutes is required");
+		else if (read_int(errors, &place, "duration_minutes", f, 1,
+						  MAX_DURATION_MINUTES, &value))
+			item->duration_minutes = (int32) value;
+
+		place = field_place(&entry, "service_type_group_id");
+		if ((f = find_member(members, nm, "service_type_group_id")) == NULL)
+			item->group_ref = SI_GROUP_NONE;
+		else if (f->type == jbvString)
+		{
+			if (is_client_key(f->val.string.val, f->val.string.len))
+			{
+				item->group_ref = SI_GROUP_KEY;
+				item->group_key = pnstrdup(f->val.string.val, f->val.string.len);
+			}
+			else
+				si_error(errors, &place, "bad_key",
+						 "a new group is named by its key, \"new:...\"");
+		}
+		else if (read_int(errors, &place, "service_type_group_id", f, 1,
+						  PG_INT64_MAX, &item->group_id))
+			item->group_ref = SI_GROUP_ID;
+
+		for (int j = 0; j < i; j++)
+			check_identities(errors, SI_SECTION_ITEMS, i, item->has_id, item->id,
+							 item->key, result->items[j].has_id, result->items[j].id,
+							 result->items[j].key);
+	}
+}
+
+/*
+ * si_parse_settings reads a save_service_settings payload: the groups and
+ * service items lists and the associations payload, in which new items may
+ * be named by their client keys (each given a negative placeholder id until
+ * it is inserted).  Association errors have paths under $.associations.
+ */
+void
+si_parse_settings(Jsonb *payload, SiSettingsPayload *result, SiErrors *errors)
+{
+	Member	   *top;
+	int			ntop;
+	const JsonbValue *associations = NULL;
+	int64		total = 0;
+
+	memset(result, 0, sizeof(*result));
+	top = read_members(&payload->root, &ntop);
+	for (int i = 0; i < ntop; i++)
+	{
+		const JsonbValue *v = &top[i].value;
+		bool		groups = strcmp(top[i].key, "service_type_groups") == 0;
+		bool		items = strcmp(top[i].key, "service_items") == 0;
+
+		if (!groups && !items && strcmp(top[i].key, "associations") != 0)
+		{
+			si_error_at_root(errors, top[i].key, "unknown_key",
+							 "unknown key \"%s\"", top[i].key);
+			continue;
+		}
+		if (v->type == jbvNull)
+			continue;
+		if ((groups || items) && !is_array(v))
+		{
+			si_error_at_root(errors, top[i].key, "wrong_type",
+							 "%s must be an array, not %s", top[i].key,
+							 json_type_name(v));
+			continue;
+		}
+		if (!groups && !items && !is_object(v))
+		{
+			si_error_at_root(errors, top[i].key, "wrong_type",
+							 "associations must be an object, not %s",
+							 json_type_name(v));
+			continue;
+		}
+		if (groups || items)
+			total += JsonContainerSize(v->val.binary.data);
+		if (groups)
+			parse_groups(errors, v, result);
+		else if (items)
+			parse_items(errors, v, result);
+		else
+			associations = v;
+		result->has_groups |= groups;
+		result->has_items |= items;
+	}
+	if (total > SI_MAX_PAYLOAD_ENTRIES)
+	{
+		si_error_at_root(errors, NULL, "too_many",
+						 "more than %d entries in the payload (" INT64_FORMAT ")",
+						 SI_MAX_PAYLOAD_ENTRIES, total);
+		return;
+	}
+
+	/* new items' keys, usable in the associations */
+	result->item_keys.keys = palloc(sizeof(char *) * Max(result->nitems, 1));
+	result->item_keys.ids = palloc(sizeof(int64) * Max(result->nitems, 1));
+	for (int i = 0; i < result->nitems; i++)
+	{
+		SiItemEntry *item = &result->items[i];
+
+		if (item->key == NULL)
+			continue;
+		item->new_id = -(int64) (result->item_keys.count + 1);
+		result->item_keys.keys[result->item_keys.count] = item->key;
+		result->item_keys.ids[result->item_keys.count++] = item->new_id;
+	}
+
+	if (associations != NULL)
+	{
+		errors->prefix = "$.associations";
+		si_parse_payload(associations->val.binary.data, &result->item_keys,
+						 &result->associations, errors);
+		errors->prefix = NULL;
+	}
+	else
+		result->associations.keys = &result->item_keys;
 }

@@ -28,10 +28,14 @@ typedef enum SiSection
 	SI_SECTION_RESOURCES,
 	SI_SECTION_FOLLOW_UPS,
 	SI_SECTION_VERSIONS,
-	SI_NUM_SECTIONS
+	SI_NUM_SECTIONS,
+	/* the settings page's lists, outside an associations payload */
+	SI_SECTION_GROUPS = SI_NUM_SECTIONS,
+	SI_SECTION_ITEMS,
+	SI_NUM_PLACES
 } SiSection;
 
-extern const char *const si_section_names[SI_NUM_SECTIONS];
+extern const char *const si_section_names[SI_NUM_PLACES];
 
 /* one error: path into the payload, code of SPEC §5, message */
 typedef struct SiError
@@ -46,6 +50,7 @@ typedef struct SiErrors
 {
 	int			count;
 	int			kept;
+	const char *prefix;			/* path of the payload's root; NULL: "$" */
 	SiError		items[SI_MAX_REPORTED_ERRORS];
 } SiErrors;
 
@@ -142,6 +147,17 @@ typedef struct SiVersion
 } SiVersion;
 
 /*
+ * Client keys ("new:1") that a payload may use instead of a service item id,
+ * each standing for a (placeholder) id; see si_parse_settings.
+ */
+typedef struct SiKeys
+{
+	int			count;
+	const char **keys;
+	int64	   *ids;
+} SiKeys;
+
+/*
  * A parsed payload.  A list or entry that had an error is still present
  * (with what could be read), so later rules can go on and report more; the
  * caller must not save when errors->count > 0.
@@ -158,9 +174,57 @@ typedef struct SiPayload
 	SiFollowUpList *follow_ups;
 	int			nversions;
 	SiVersion  *versions;
+	const SiKeys *keys;			/* client keys allowed for items, or NULL */
 } SiPayload;
 
-extern void si_parse_payload(Jsonb *payload, SiPayload *result,
-							 SiErrors *errors);
+extern void si_parse_payload(JsonbContainer *payload, const SiKeys *keys,
+							 SiPayload *result, SiErrors *errors);
+
+/* The settings page's groups and service items, and a save of them. */
+typedef struct SiGroupEntry
+{
+	bool		has_id;
+	int64		id;
+	const char *key;			/* client key of a new group */
+	char	   *name;
+	int32		display_order;
+	int64		new_id;			/* once inserted */
+} SiGroupEntry;
+
+typedef enum SiGroupRef
+{
+	SI_GROUP_NONE,
+	SI_GROUP_ID,
+	SI_GROUP_KEY
+} SiGroupRef;
+
+typedef struct SiItemEntry
+{
+	bool		has_id;
+	int64		id;
+	const char *key;			/* client key of a new item */
+	char	   *name;
+	int32		duration_minutes;
+	int32		display_order;
+	SiGroupRef	group_ref;
+	int64		group_id;
+	const char *group_key;
+	int64		new_id;			/* placeholder, then the inserted id */
+} SiItemEntry;
+
+typedef struct SiSettingsPayload
+{
+	bool		has_groups;		/* the list replaces the clinic's groups */
+	int			ngroups;
+	SiGroupEntry *groups;
+	bool		has_items;		/* the list replaces the clinic's live items */
+	int			nitems;
+	SiItemEntry *items;
+	SiKeys		item_keys;		/* new items' keys, with placeholder ids */
+	SiPayload	associations;
+} SiSettingsPayload;
+
+extern void si_parse_settings(Jsonb *payload, SiSettingsPayload *result,
+							  SiErrors *errors);
 
 #endif							/* SERVICE_ITEMS_PAYLOAD_H */

@@ -138,6 +138,39 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 	},
 
 	/*
+	 * The settings page's extra reads.  ITEMS_DETAILED and
+	 * PRACTITIONERS_NAMED replace ITEMS_ALL and PRACTITIONERS (same rows,
+	 * same order, more columns), so the page costs two queries more than the
+	 * associations alone.
+	 */
+	[SI_PLAN_CLINIC] = {
+		"SELECT c.name FROM service_items.clinics c"
+		" WHERE c.id OPERATOR(pg_catalog.=) $1",
+		1, {INT8OID}
+	},
+	[SI_PLAN_GROUPS] = {
+		"SELECT g.id, g.display_order, g.name"
+		"  FROM service_items.service_type_groups g"
+		" WHERE g.clinic_id OPERATOR(pg_catalog.=) $1"
+		" ORDER BY g.display_order, g.id",
+		1, {INT8OID}
+	},
+	[SI_PLAN_ITEMS_DETAILED] = {
+		"SELECT a.id, a.associations_version, a.service_type_group_id,"
+		"       a.duration_minutes, a.display_order, a.name"
+		"  FROM service_items.appointment_types a"
+		" WHERE a.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT a.is_deleted"
+		" ORDER BY a.display_order, a.id",
+		1, {INT8OID}
+	},
+	[SI_PLAN_PRACTITIONERS_NAMED] = {
+		"SELECT m.user_id, m.full_name FROM service_items.clinic_members m"
+		" WHERE m.clinic_id OPERATOR(pg_catalog.=) $1" LIVE_PRACTITIONER
+		" ORDER BY m.user_id",
+		1, {INT8OID}
+	},
+
+	/*
 	 * The save's statements.  Rows come as parallel arrays ($2...), so one
 	 * statement writes every row of a kind, whatever their number.  Inserts
 	 * keep the payload's order (WITH ORDINALITY) so new ids follow it.
@@ -265,6 +298,77 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 		"       (clinic_id, claims_sub, service_item_ids, changes)"
 		" VALUES ($1, $2, $3, $4)",
 		4, {INT8OID, TEXTOID, INT8ARRAYOID, JSONBOID}
+	},
+
+	/*
+	 * The settings page's save.  It locks every live item of the clinic (in
+	 * id order, like a save of associations, so the two never deadlock).
+	 * New rows take ids from their identity sequence in the order of the
+	 * payload, so the ids RETURNING gives, sorted, map to the payload's
+	 * entries in order.
+	 */
+	[SI_PLAN_LOCK_CLINIC_ITEMS] = {
+		"SELECT a.id FROM service_items.appointment_types a"
+		" WHERE a.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT a.is_deleted"
+		" ORDER BY a.id FOR NO KEY UPDATE OF a",
+		1, {INT8OID}
+	},
+	[SI_PLAN_GROUPS_INSERT] = {
+		"INSERT INTO service_items.service_type_groups (clinic_id, name, display_order)"
+		" SELECT $1, u.name, u.display_order"
+		"   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3))"
+		"        WITH ORDINALITY AS u(name, display_order, n)"
+		"  ORDER BY u.n"
+		" RETURNING id",
+		3, {INT8OID, TEXTARRAYOID, INT4ARRAYOID}
+	},
+	[SI_PLAN_GROUPS_UPDATE] = {
+		"UPDATE service_items.service_type_groups g"
+		"   SET name = u.name, display_order = u.display_order,"
+		"       updated_at = pg_catalog.now()"
+		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3),"
+		"                  pg_catalog.unnest($4)) AS u(id, name, display_order)"
+		" WHERE g.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND g.id OPERATOR(pg_catalog.=) u.id",
+		4, {INT8OID, INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID}
+	},
+	[SI_PLAN_GROUPS_DELETE] = {
+		"DELETE FROM service_items.service_type_groups g"
+		" WHERE g.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND g.id OPERATOR(pg_catalog.=) ANY ($2)",
+		2, {INT8OID, INT8ARRAYOID}
+	},
+	[SI_PLAN_ITEMS_INSERT] = {
+		"INSERT INTO service_items.appointment_types"
+		"       (clinic_id, service_type_group_id, name, duration_minutes, display_order)"
+		" SELECT $1, u.group_id, u.name, u.duration_minutes, u.display_order"
+		"   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3),"
+		"                  pg_catalog.unnest($4), pg_catalog.unnest($5))"
+		"        WITH ORDINALITY AS u(group_id, name, duration_minutes, display_order, n)"
+		"  ORDER BY u.n"
+		" RETURNING id",
+		5, {INT8OID, INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID}
+	},
+	[SI_PLAN_ITEMS_UPDATE] = {
+		"UPDATE service_items.appointment_types a"
+		"   SET service_type_group_id = u.group_id, name = u.name,"
+		"       duration_minutes = u.duration_minutes,"
+		"       display_order = u.display_order, updated_at = pg_catalog.now()"
+		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3),"
+		"                  pg_catalog.unnest($4), pg_catalog.unnest($5),"
+		"                  pg_catalog.unnest($6))"
+		"       AS u(id, group_id, name, duration_minutes, display_order)"
+		" WHERE a.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND a.id OPERATOR(pg_catalog.=) u.id",
+		6, {INT8OID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
+			INT4ARRAYOID}
+	},
+	[SI_PLAN_ITEMS_SOFT_DELETE] = {
+		"UPDATE service_items.appointment_types a"
+		"   SET is_deleted = true, updated_at = pg_catalog.now()"
+		" WHERE a.clinic_id OPERATOR(pg_catalog.=) $1"
+		"   AND a.id OPERATOR(pg_catalog.=) ANY ($2) AND NOT a.is_deleted",
+		2, {INT8OID, INT8ARRAYOID}
 	},
 };
 

@@ -557,22 +557,30 @@ apply_follow_ups(Apply *apply, int64 clinic_id)
  * si_changes_to_json writes the per-section counts:
  * {"practitioner_assignments": {"inserted": 0, ...}, ...}.
  */
+static void
+counts_to_json(StringInfo buf, const char *name, const SiCounts *c, bool first)
+{
+	appendStringInfo(buf,
+					 "%s\"%s\":{\"inserted\":" INT64_FORMAT
+					 ",\"updated\":" INT64_FORMAT
+					 ",\"deleted\":" INT64_FORMAT
+					 ",\"unchanged\":" INT64_FORMAT "}",
+					 first ? "" : ",", name,
+					 c->inserted, c->updated, c->deleted, c->unchanged);
+}
+
 void
 si_changes_to_json(StringInfo buf, const SiChanges *changes)
 {
 	appendStringInfoChar(buf, '{');
-	for (int s = 0; s < SI_SECTION_VERSIONS; s++)
+	if (changes->settings)
 	{
-		const SiCounts *c = &changes->sections[s];
-
-		appendStringInfo(buf,
-						 "%s\"%s\":{\"inserted\":" INT64_FORMAT
-						 ",\"updated\":" INT64_FORMAT
-						 ",\"deleted\":" INT64_FORMAT
-						 ",\"unchanged\":" INT64_FORMAT "}",
-						 s > 0 ? "," : "", si_section_names[s],
-						 c->inserted, c->updated, c->deleted, c->unchanged);
+		counts_to_json(buf, si_section_names[SI_SECTION_GROUPS], &changes->groups, true);
+		counts_to_json(buf, si_section_names[SI_SECTION_ITEMS], &changes->items, false);
 	}
+	for (int s = 0; s < SI_SECTION_VERSIONS; s++)
+		counts_to_json(buf, si_section_names[s], &changes->sections[s],
+					   s == 0 && !changes->settings);
 	appendStringInfoChar(buf, '}');
 }
 
@@ -588,34 +596,50 @@ finish_save(Apply *apply, int64 clinic_id)
 	int			n = 0;
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
-	StringInfoData changes;
+	StringInfoData changes_json;
 	char	   *sub;
+	const SiChanges *changes = apply->changes;
+	int64	   *audited;
+	int			naudited;
 
 	for (int i = 0; i < state->current.nitems; i++)
 		if (apply->item_changed[i])
 			ids[n++] = state->current.items[i].id;
 	apply->changes->nchanged_items = n;
-	if (n == 0)
-		return;
 	n = sorted_unique(ids, n);
 
 	values[0] = Int64GetDatum(clinic_id);
-	values[1] = PointerGetDatum(int64_array(ids, n));
-	si_execute(SI_PLAN_BUMP_VERSIONS, values, NULL, false, SPI_OK_UPDATE);
+	if (n > 0)
+	{
+		values[1] = PointerGetDatum(int64_array(ids, n));
+		si_execute(SI_PLAN_BUMP_VERSIONS, values, NULL, false, SPI_OK_UPDATE);
+	}
 
-	initStringInfo(&changes);
-	si_changes_to_json(&changes, apply->changes);
+	/* the audit names every item whose associations or settings changed */
+	audited = palloc(sizeof(int64) * Max(n + changes->nsettings_items, 1));
+	memcpy(audited, ids, sizeof(int64) * n);
+	if (changes->nsettings_items > 0)
+		memcpy(audited + n, changes->settings_items,
+			   sizeof(int64) * changes->nsettings_items);
+	naudited = sorted_unique(audited, n + changes->nsettings_items);
+	if (naudited == 0 &&
+		changes->groups.inserted + changes->groups.updated + changes->groups.deleted == 0)
+		return;
+
+	initStringInfo(&changes_json);
+	si_changes_to_json(&changes_json, apply->changes);
 	sub = si_claims_sub();
 	values[1] = sub ? CStringGetTextDatum(sub) : (Datum) 0;
 	nulls[1] = sub ? ' ' : 'n';
-	values[2] = PointerGetDatum(int64_array(ids, n));
-	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(changes.data));
+	values[2] = PointerGetDatum(int64_array(audited, naudited));
+	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(changes_json.data));
 	si_execute(SI_PLAN_AUDIT, values, nulls, false, SPI_OK_INSERT);
 }
 
 /*
  * si_apply writes a validated payload over the state read under lock, and
- * fills changes.  The payload must have passed si_parse_payload and
+ * fills changes (whose settings part the caller has set: zeroed, or filled
+ * by si_apply_settings).  The payload must have passed si_parse_payload and
  * si_validate without errors: ids are known to be rows of their lists.
  */
 void
@@ -624,7 +648,8 @@ si_apply(int64 clinic_id, const SiPayload *payload, const SiState *state,
 {
 	Apply		apply;
 
-	memset(changes, 0, sizeof(*changes));
+	memset(changes->sections, 0, sizeof(changes->sections));
+	changes->nchanged_items = 0;
 	apply.payload = payload;
 	apply.state = state;
 	apply.changes = changes;
@@ -636,4 +661,259 @@ si_apply(int64 clinic_id, const SiPayload *payload, const SiState *state,
 	apply_resources(&apply, clinic_id);
 	apply_follow_ups(&apply, clinic_id);
 	finish_save(&apply, clinic_id);
+}
+
+/* ---------------------------------------------------------------------
+ * The settings page: groups and service items
+ * ---------------------------------------------------------------------
+ */
+
+static const Oid group_insert[] = {TEXTOID, INT4OID};
+static const Oid group_update[] = {INT8OID, TEXTOID, INT4OID};
+static const Oid item_insert[] = {INT8OID, TEXTOID, INT4OID, INT4OID};
+static const Oid item_update[] = {INT8OID, INT8OID, TEXTOID, INT4OID, INT4OID};
+
+/*
+ * run_inserts executes an INSERT ... RETURNING id batch and returns the new
+ * ids in ascending order, which is the order of the batch's rows.
+ */
+static int64 *
+run_inserts(Batch *batch, int64 clinic_id)
+{
+	int64	   *ids = palloc(sizeof(int64) * Max(batch->nrows, 1));
+
+	if (batch->nrows == 0)
+		return ids;
+	batch_run(batch, clinic_id, SPI_OK_INSERT_RETURNING);
+	if (SPI_processed != (uint64) batch->nrows)
+		elog(ERROR, "service_items: inserted " UINT64_FORMAT " rows, expected %d",
+			 SPI_processed, batch->nrows);
+	for (int i = 0; i < batch->nrows; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	qsort(ids, batch->nrows, sizeof(int64), compare_int64);
+	return ids;
+}
+
+static void
+note_settings_item(SiChanges *changes, int64 id)
+{
+	changes->settings_items[changes->nsettings_items++] = id;
+}
+
+/* group_id_of returns the group an item entry is to be in, or 0 for none. */
+static int64
+group_id_of(const SiSettingsPayload *payload, const SiItemEntry *item)
+{
+	if (item->group_ref == SI_GROUP_ID)
+		return item->group_id;
+	if (item->group_ref == SI_GROUP_KEY)
+		for (int g = 0; g < payload->ngroups; g++)
+			if (payload->groups[g].key != NULL &&
+				strcmp(payload->groups[g].key, item->group_key) == 0)
+				return payload->groups[g].new_id;
+	return 0;
+}
+
+static void
+apply_groups(int64 clinic_id, SiSettingsPayload *payload,
+			 const SiAssociations *current, SiCounts *counts)
+{
+	Batch		inserts;
+	Batch		updates;
+	int64	   *new_ids;
+	int			next = 0;
+
+	batch_init(&inserts, SI_PLAN_GROUPS_INSERT, 2, group_insert);
+	batch_init(&updates, SI_PLAN_GROUPS_UPDATE, 3, group_update);
+	for (int i = 0; i < payload->ngroups; i++)
+	{
+		const SiGroupEntry *g = &payload->groups[i];
+		int			k = 0;
+
+		if (!g->has_id)
+		{
+			batch_set(&inserts, 0, CStringGetTextDatum(g->name), false);
+			batch_set(&inserts, 1, Int32GetDatum(g->display_order), false);
+			inserts.nrows++;
+			counts->inserted++;
+			continue;
+		}
+		while (current->group_ids[k] != g->id)
+			k++;				/* validated: the group exists */
+		if (text_equals(current, current->group_names[k], g->name) &&
+			current->group_orders[k] == g->display_order)
+		{
+			counts->unchanged++;
+			continue;
+		}
+		batch_set(&updates, 0, Int64GetDatum(g->id), false);
+		batch_set(&updates, 1, CStringGetTextDatum(g->name), false);
+		batch_set(&updates, 2, Int32GetDatum(g->display_order), false);
+		updates.nrows++;
+		counts->updated++;
+	}
+	new_ids = run_inserts(&inserts, clinic_id);
+	for (int i = 0; i < payload->ngroups; i++)
+		if (!payload->groups[i].has_id)
+			payload->groups[i].new_id = new_ids[next++];
+	batch_run(&updates, clinic_id, SPI_OK_UPDATE);
+}
+
+/* delete_groups deletes the groups a full groups list leaves out. */
+static void
+delete_groups(int64 clinic_id, const SiSettingsPayload *payload,
+			  const SiAssociations *current, SiCounts *counts)
+{
+	Batch		deletes;
+
+	if (!payload->has_groups)
+		return;
+	batch_init(&deletes, SI_PLAN_GROUPS_DELETE, 1, ids_only);
+	for (int k = 0; k < current->ngroups; k++)
+	{
+		bool		listed = false;
+
+		for (int i = 0; i < payload->ngroups && !listed; i++)
+			listed = payload->groups[i].has_id &&
+				payload->groups[i].id == current->group_ids[k];
+		if (listed)
+			continue;
+		batch_set(&deletes, 0, Int64GetDatum(current->group_ids[k]), false);
+		deletes.nrows++;
+		counts->deleted++;
+	}
+	batch_run(&deletes, clinic_id, SPI_OK_DELETE);
+}
+
+static void
+apply_items(int64 clinic_id, SiSettingsPayload *payload, SiState *state,
+			SiChanges *changes)
+{
+	const SiAssociations *current = &state->current;
+	SiCounts   *counts = &changes->items;
+	Batch		inserts;
+	Batch		updates;
+	Batch		deletes;
+	int64	   *new_ids;
+	int			next = 0;
+
+	batch_init(&inserts, SI_PLAN_ITEMS_INSERT, 4, item_insert);
+	batch_init(&updates, SI_PLAN_ITEMS_UPDATE, 5, item_update);
+	batch_init(&deletes, SI_PLAN_ITEMS_SOFT_DELETE, 1, ids_only);
+	for (int i = 0; i < payload->nitems; i++)
+	{
+		const SiItemEntry *e = &payload->items[i];
+		int64		group = group_id_of(payload, e);
+		const SiItem *row;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!e->has_id)
+		{
+			batch_set(&inserts, 0, Int64GetDatum(group), group == 0);
+			batch_set(&inserts, 1, CStringGetTextDatum(e->name), false);
+			batch_set(&inserts, 2, Int32GetDatum(e->duration_minutes), false);
+			batch_set(&inserts, 3, Int32GetDatum(e->display_order), false);
+			inserts.nrows++;
+			counts->inserted++;
+			continue;
+		}
+		row = si_state_item(state, e->id);
+		if (row == NULL)
+			elog(ERROR, "service_items: service item " INT64_FORMAT " vanished after validation", e->id);
+		if (text_equals(current, row->name, e->name) &&
+			row->duration_minutes == e->duration_minutes &&
+			row->display_order == e->display_order &&
+			(row->has_group ? row->group_id : 0) == group)
+		{
+			counts->unchanged++;
+			continue;
+		}
+		batch_set(&updates, 0, Int64GetDatum(e->id), false);
+		batch_set(&updates, 1, Int64GetDatum(group), group == 0);
+		batch_set(&updates, 2, CStringGetTextDatum(e->name), false);
+		batch_set(&updates, 3, Int32GetDatum(e->duration_minutes), false);
+		batch_set(&updates, 4, Int32GetDatum(e->display_order), false);
+		updates.nrows++;
+		counts->updated++;
+		note_settings_item(changes, e->id);
+	}
+	for (int k = 0; k < state->ndropped; k++)
+	{
+		batch_set(&deletes, 0, Int64GetDatum(state->dropped_items[k]), false);
+		deletes.nrows++;
+		counts->deleted++;
+		note_settings_item(changes, state->dropped_items[k]);
+	}
+
+	new_ids = run_inserts(&inserts, clinic_id);
+	for (int i = 0; i < payload->nitems; i++)
+		if (!payload->items[i].has_id)
+		{
+			payload->items[i].new_id = new_ids[next++];
+			note_settings_item(changes, payload->items[i].new_id);
+		}
+	batch_run(&updates, clinic_id, SPI_OK_UPDATE);
+	batch_run(&deletes, clinic_id, SPI_OK_UPDATE);
+}
+
+/*
+ * real_item_id maps a placeholder id (negative: the n-th new item) to the id
+ * the item was inserted with; real ids map to themselves.
+ */
+static int64
+real_item_id(const SiSettingsPayload *payload, int64 id)
+{
+	const char *key;
+
+	if (id > 0)
+		return id;
+	key = payload->item_keys.keys[-id - 1];
+	for (int i = 0; i < payload->nitems; i++)
+		if (payload->items[i].key != NULL && strcmp(payload->items[i].key, key) == 0)
+			return payload->items[i].new_id;
+	elog(ERROR, "service_items: no new item for key \"%s\"", key);
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * si_apply_settings writes the groups and items of a validated settings
+ * payload: new groups, changed groups, new items (in their groups, new ones
+ * included), changed items, soft-deleted items, then deleted groups.  It
+ * then gives the new items' real ids to the associations payload and to the
+ * state (where they stood under placeholders), ready for si_apply.
+ */
+void
+si_apply_settings(int64 clinic_id, SiSettingsPayload *payload, SiState *state,
+				  SiChanges *changes)
+{
+	SiPayload  *assoc = &payload->associations;
+
+	memset(changes, 0, sizeof(*changes));
+	changes->settings = true;
+	changes->settings_items = palloc(sizeof(int64) *
+									 Max(payload->nitems + state->ndropped, 1));
+
+	apply_groups(clinic_id, payload, &state->current, &changes->groups);
+	apply_items(clinic_id, payload, state, changes);
+	delete_groups(clinic_id, payload, &state->current, &changes->groups);
+
+	for (int i = 0; i < assoc->nassignments; i++)
+		assoc->assignments[i].item_id = real_item_id(payload, assoc->assignments[i].item_id);
+	for (int i = 0; i < assoc->nbilling; i++)
+		assoc->billing[i].item_id = real_item_id(payload, assoc->billing[i].item_id);
+	for (int i = 0; i < assoc->nresources; i++)
+		assoc->resources[i].item_id = real_item_id(payload, assoc->resources[i].item_id);
+	for (int i = 0; i < assoc->nfollow_ups; i++)
+		assoc->follow_ups[i].item_id = real_item_id(payload, assoc->follow_ups[i].item_id);
+	for (int i = 0; i < assoc->nversions; i++)
+		assoc->versions[i].item_id = real_item_id(payload, assoc->versions[i].item_id);
+	for (int i = 0; i < state->current.nitems; i++)
+		state->current.items[i].id = real_item_id(payload, state->current.items[i].id);
+	si_state_index(state);
 }

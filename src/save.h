@@ -28,6 +28,12 @@ typedef struct SiChanges
 {
 	SiCounts	sections[SI_SECTION_VERSIONS];
 	int			nchanged_items;
+	/* a settings save also changes groups and items */
+	bool		settings;
+	SiCounts	groups;
+	SiCounts	items;
+	int64	   *settings_items; /* items it created, changed or deleted */
+	int			nsettings_items;
 } SiChanges;
 
 extern ArrayType *si_named_items(const SiPayload *payload);
@@ -36,5 +42,7 @@ extern void si_read_state(int64 clinic_id, ArrayType *item_ids, bool lock,
 extern void si_apply(int64 clinic_id, const SiPayload *payload,
 					 const SiState *state, SiChanges *changes);
 extern void si_changes_to_json(StringInfo buf, const SiChanges *changes);
+extern void si_apply_settings(int64 clinic_id, SiSettingsPayload *payload,
+							  SiState *state, SiChanges *changes);
 
 #endif							/* SERVICE_ITEMS_SAVE_H */

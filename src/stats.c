@@ -45,7 +45,9 @@ static const char *const function_names[SI_NUM_FUNCTIONS] = {
 	"bulk_load_associations",
 	"service_item_associations",
 	"bulk_save_associations",
-	"validate_associations"
+	"validate_associations",
+	"load_service_settings",
+	"save_service_settings"
 };
 
 static SiStatsArea local_area;

@@ -20,6 +20,8 @@ typedef enum SiFunction
 	SI_FN_STREAM,
 	SI_FN_SAVE,
 	SI_FN_VALIDATE,
+	SI_FN_LOAD_SETTINGS,
+	SI_FN_SAVE_SETTINGS,
 	SI_NUM_FUNCTIONS
 } SiFunction;
 

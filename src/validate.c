@@ -337,3 +337,132 @@ si_version_conflicts(const SiPayload *payload, const SiState *state,
 		appendStringInfoChar(json, ']');
 	return conflicts;
 }
+
+/* ---------------------------------------------------------------------
+ * The settings page: groups and service items
+ * ---------------------------------------------------------------------
+ */
+
+/* group_position returns where a group id is in the current groups, or -1. */
+static int
+group_position(const SiAssociations *current, int64 id)
+{
+	for (int i = 0; i < current->ngroups; i++)
+		if (current->group_ids[i] == id)
+			return i;
+	return -1;
+}
+
+/* group_kept tells whether an existing group survives the save. */
+static bool
+group_kept(const SiSettingsPayload *payload, int64 id)
+{
+	if (!payload->has_groups)
+		return true;
+	for (int i = 0; i < payload->ngroups; i++)
+		if (payload->groups[i].has_id && payload->groups[i].id == id)
+			return true;
+	return false;
+}
+
+/* item_listed tells whether a live item is in the payload's items list. */
+static bool
+item_listed(const SiSettingsPayload *payload, int64 id)
+{
+	for (int i = 0; i < payload->nitems; i++)
+		if (payload->items[i].has_id && payload->items[i].id == id)
+			return true;
+	return false;
+}
+
+/*
+ * si_settings_state turns the clinic's current state into the one the
+ * associations of a settings payload are judged against: items the payload
+ * soft-deletes are gone (listed in dropped_items), and each new item is
+ * there, empty, under its placeholder id.  Then it indexes the state.
+ */
+void
+si_settings_state(const SiSettingsPayload *payload, SiState *state)
+{
+	SiAssociations *current = &state->current;
+	int			kept = 0;
+	int			added = payload->item_keys.count;
+	SiItem	   *items = palloc0(sizeof(SiItem) * Max(current->nitems + added, 1));
+
+	state->dropped_items = palloc(sizeof(int64) * Max(current->nitems, 1));
+	for (int i = 0; i < current->nitems; i++)
+	{
+		if (!payload->has_items || item_listed(payload, current->items[i].id))
+			items[kept++] = current->items[i];
+		else
+			state->dropped_items[state->ndropped++] = current->items[i].id;
+	}
+	for (int i = 0; i < added; i++)
+	{
+		items[kept].id = payload->item_keys.ids[i];
+		items[kept].version = 1;
+		kept++;
+	}
+	current->items = items;
+	current->nitems = kept;
+	si_state_index(state);
+}
+
+/*
+ * si_validate_settings reports every rule of the groups and items lists that
+ * the current state breaks: ids that are no group or live item of the
+ * clinic, and items in a group that does not exist or is being deleted.
+ * The state must be the clinic's whole current state, before
+ * si_settings_state.
+ */
+void
+si_validate_settings(const SiSettingsPayload *payload, const SiState *state,
+					 SiErrors *errors)
+{
+	const SiAssociations *current = &state->current;
+
+	for (int i = 0; i < payload->ngroups; i++)
+	{
+		const SiGroupEntry *g = &payload->groups[i];
+
+		if (g->has_id && group_position(current, g->id) < 0)
+		{
+			SiPlace		place = {SI_SECTION_GROUPS, NULL, i, "id"};
+
+			si_error(errors, &place, "unknown_id",
+					 "service type group " INT64_FORMAT " does not exist", g->id);
+		}
+	}
+	for (int i = 0; i < payload->nitems; i++)
+	{
+		const SiItemEntry *item = &payload->items[i];
+		SiPlace		place = {SI_SECTION_ITEMS, NULL, i, "id"};
+		bool		found = false;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int k = 0; item->has_id && k < current->nitems && !found; k++)
+			found = current->items[k].id == item->id;
+		if (item->has_id && !found)
+			si_error(errors, &place, "unknown_id",
+					 "service item " INT64_FORMAT " does not exist", item->id);
+
+		place.field = "service_type_group_id";
+		if (item->group_ref == SI_GROUP_ID &&
+			(group_position(current, item->group_id) < 0 ||
+			 !group_kept(payload, item->group_id)))
+			si_error(errors, &place, "unknown_service_type_group",
+					 "service type group " INT64_FORMAT " does not exist or is being deleted",
+					 item->group_id);
+		else if (item->group_ref == SI_GROUP_KEY)
+		{
+			bool		known = false;
+
+			for (int g = 0; g < payload->ngroups && !known; g++)
+				known = payload->groups[g].key != NULL &&
+					strcmp(payload->groups[g].key, item->group_key) == 0;
+			if (!known)
+				si_error(errors, &place, "unknown_service_type_group",
+						 "no new group has the key \"%s\"", item->group_key);
+		}
+	}
+}

@@ -18,6 +18,8 @@ typedef struct SiState
 	SiLoadRequest request;		/* how current was read */
 	SiAssociations current;		/* the named items that are live */
 	SiItem	  **by_id;			/* current.items sorted by id */
+	int64	   *dropped_items;	/* live items a settings save soft-deletes */
+	int			ndropped;
 } SiState;
 
 extern void si_state_index(SiState *state);
@@ -29,5 +31,10 @@ extern void si_validate(const SiPayload *payload, const SiState *state,
 extern int	si_version_conflicts(const SiPayload *payload,
 								 const SiState *state, StringInfo json,
 								 SiErrors *errors);
+
+extern void si_validate_settings(const SiSettingsPayload *payload,
+								 const SiState *state, SiErrors *errors);
+extern void si_settings_state(const SiSettingsPayload *payload,
+							  SiState *state);
 
 #endif							/* SERVICE_ITEMS_VALIDATE_H */
