@@ -377,6 +377,178 @@ AS 'MODULE_PATHNAME', 'save_service_settings';
 COMMENT ON FUNCTION @extschema@.save_service_settings(bigint, jsonb) IS
     'Saves the whole settings page in the caller''s transaction: groups and service items (new ones under client keys) and their associations; all or nothing.';
 
+-- Export and import ----------------------------------------------------------
+
+/*
+ * A clinic's service configuration without ids: groups and items are named
+ * by keys ("g1", "i1", in display order), resource types by name, and
+ * practitioners by keys ("p1", ... in ascending user id order, each with the
+ * name it had) that import_configuration maps to the target clinic's.  Built
+ * from load_service_settings, so it follows the same authorization (and
+ * shows revenue_share only to admins).
+ */
+CREATE FUNCTION @extschema@.export_configuration(clinic_id bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL UNSAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $export$
+WITH page AS (
+    SELECT @extschema@.load_service_settings(clinic_id)::jsonb AS d
+), groups AS (
+    SELECT g.value AS g, 'g' || g.n AS key
+      FROM page, jsonb_array_elements(page.d -> 'service_type_groups') WITH ORDINALITY AS g(value, n)
+), assoc AS (
+    SELECT a.value AS a
+      FROM page, jsonb_array_elements(page.d -> 'associations') AS a(value)
+), used AS (
+    SELECT DISTINCT p.value::bigint AS id
+      FROM assoc, jsonb_array_elements_text(assoc.a -> 'practitioner_assignments') AS p(value)
+), people AS (
+    SELECT u.id, 'p' || row_number() OVER (ORDER BY u.id) AS key,
+           (SELECT pr ->> 'name' FROM page, jsonb_array_elements(page.d -> 'practitioners') AS pr
+             WHERE (pr ->> 'id')::bigint = u.id) AS name
+      FROM used u
+), items AS (
+    SELECT i.value AS i, i.n, a.a
+      FROM page, jsonb_array_elements(page.d -> 'service_items') WITH ORDINALITY AS i(value, n)
+      JOIN assoc a ON (a.a ->> 'service_item_id')::bigint = (i.value ->> 'id')::bigint
+)
+SELECT jsonb_build_object(
+    'format', 'service_items/1',
+    'practitioners', COALESCE((SELECT jsonb_agg(jsonb_build_object('key', key, 'name', name) ORDER BY id) FROM people), '[]'),
+    'resource_types', COALESCE((SELECT jsonb_agg(t.value -> 'name' ORDER BY t.n)
+                                  FROM page, jsonb_array_elements(page.d -> 'resource_types') WITH ORDINALITY AS t(value, n)), '[]'),
+    'service_type_groups', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                                        'key', key, 'name', g -> 'name', 'display_order', g -> 'display_order')
+                                        ORDER BY (substr(key, 2))::integer) FROM groups), '[]'),
+    'service_items', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+        'key', 'i' || items.n,
+        'name', items.i -> 'name',
+        'duration_minutes', items.i -> 'duration_minutes',
+        'display_order', items.i -> 'display_order',
+        'group', (SELECT to_jsonb(groups.key) FROM groups
+                   WHERE (groups.g ->> 'id')::bigint = (items.i ->> 'service_type_group_id')::bigint),
+        'practitioners', COALESCE((SELECT jsonb_agg(people.key ORDER BY o.n)
+                                     FROM jsonb_array_elements_text(items.a -> 'practitioner_assignments') WITH ORDINALITY AS o(value, n)
+                                     JOIN people ON people.id = o.value::bigint), '[]'),
+        'billing_scenarios', COALESCE((SELECT jsonb_object_agg(people.key, (
+                                            SELECT jsonb_agg(s.value - 'id' ORDER BY s.n)
+                                              FROM jsonb_array_elements(b.value) WITH ORDINALITY AS s(value, n)))
+                                         FROM jsonb_each(items.a -> 'billing_scenarios') AS b(key, value)
+                                         JOIN people ON people.id = b.key::bigint), '{}'),
+        'resource_requirements', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                                              'resource_type', r.value -> 'resource_type_name',
+                                              'quantity', r.value -> 'quantity') ORDER BY r.n)
+                                             FROM jsonb_array_elements(items.a -> 'resource_requirements') WITH ORDINALITY AS r(value, n)), '[]'),
+        'follow_up_messages', COALESCE((SELECT jsonb_agg(f.value - 'id' ORDER BY f.n)
+                                          FROM jsonb_array_elements(items.a -> 'follow_up_messages') WITH ORDINALITY AS f(value, n)), '[]'))
+        ORDER BY items.n) FROM items), '[]'))
+  FROM page
+ WHERE page.d -> 'clinic' <> 'null'::jsonb
+$export$;
+COMMENT ON FUNCTION @extschema@.export_configuration(bigint) IS
+    'A clinic''s whole service configuration without ids (groups, items, resource types by name, associations; practitioners by keys to map on import).';
+
+/*
+ * Recreates an exported configuration in a clinic, in one transaction: the
+ * clinic's resource types are reused by name (missing ones created), the
+ * practitioners mapped through practitioner_map ({"p1": user id, ...}), and
+ * the rest saved with save_service_settings, so every rule, lock and
+ * authorization check of a settings save applies.  A clinic that already
+ * has groups or live items is refused unless replace is true; then its
+ * groups are deleted and its items soft-deleted, replaced by the import.
+ */
+CREATE FUNCTION @extschema@.import_configuration(
+    clinic_id bigint, document jsonb, practitioner_map jsonb,
+    replace boolean DEFAULT false)
+RETURNS json
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $import$
+DECLARE
+    target bigint := import_configuration.clinic_id;
+    types jsonb;
+    unmapped text;
+    payload jsonb;
+BEGIN
+    IF target IS NULL OR document IS NULL OR practitioner_map IS NULL OR replace IS NULL THEN
+        RAISE EXCEPTION 'clinic_id, document, practitioner_map and replace must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof(document) <> 'object' OR document ->> 'format' IS DISTINCT FROM 'service_items/1' THEN
+        RAISE EXCEPTION 'document is not a service_items configuration export'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass what export_configuration returned (format "service_items/1").';
+    END IF;
+    IF jsonb_typeof(practitioner_map) <> 'object' THEN
+        RAISE EXCEPTION 'practitioner_map must be a JSON object of practitioner keys to user ids'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(p ->> 'key', ', ' ORDER BY p ->> 'key') INTO unmapped
+      FROM jsonb_array_elements(document -> 'practitioners') AS p
+     WHERE jsonb_typeof(practitioner_map -> (p ->> 'key')) IS DISTINCT FROM 'number';
+    IF unmapped IS NOT NULL THEN
+        RAISE EXCEPTION 'practitioner_map does not map every practitioner of the document'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Unmapped: %s.', unmapped);
+    END IF;
+
+    -- The authorization, the lock and the emptiness check all come from a
+    -- first look at the target clinic's page.
+    IF NOT replace AND EXISTS (
+        SELECT FROM jsonb_array_elements(@extschema@.load_service_settings(target)::jsonb -> 'service_items')
+        UNION ALL
+        SELECT FROM jsonb_array_elements(@extschema@.load_service_settings(target)::jsonb -> 'service_type_groups'))
+    THEN
+        RAISE EXCEPTION 'clinic % already has a service configuration', target
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Import into an empty clinic, or pass replace => true to replace its groups and service items.';
+    END IF;
+
+    INSERT INTO @extschema@.resource_types (clinic_id, name)
+    SELECT target, t.name
+      FROM jsonb_array_elements_text(document -> 'resource_types') WITH ORDINALITY AS t(name, n)
+     ORDER BY t.n
+    ON CONFLICT ON CONSTRAINT resource_types_name_key DO NOTHING;
+    SELECT jsonb_object_agg(r.name, r.id) INTO types
+      FROM @extschema@.resource_types r
+     WHERE r.clinic_id OPERATOR(pg_catalog.=) target;
+
+    SELECT jsonb_build_object(
+        'service_type_groups', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                'key', 'new:' || (g ->> 'key'), 'name', g -> 'name', 'display_order', g -> 'display_order') ORDER BY n)
+              FROM jsonb_array_elements(document -> 'service_type_groups') WITH ORDINALITY AS x(g, n)), '[]'),
+        'service_items', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                'key', 'new:' || (i ->> 'key'), 'name', i -> 'name', 'duration_minutes', i -> 'duration_minutes',
+                'display_order', i -> 'display_order',
+                'service_type_group_id', CASE WHEN i ->> 'group' IS NULL THEN 'null'::jsonb
+                                              ELSE to_jsonb('new:' || (i ->> 'group')) END) ORDER BY n)
+              FROM jsonb_array_elements(document -> 'service_items') WITH ORDINALITY AS x(i, n)), '[]'),
+        'associations', jsonb_build_object(
+            'practitioner_assignments', COALESCE((SELECT jsonb_object_agg('new:' || (i ->> 'key'), (
+                    SELECT COALESCE(jsonb_agg(practitioner_map -> p ORDER BY n2), '[]')
+                      FROM jsonb_array_elements_text(i -> 'practitioners') WITH ORDINALITY AS y(p, n2)))
+                  FROM jsonb_array_elements(document -> 'service_items') AS x(i)), '{}'),
+            'billing_scenarios', COALESCE((SELECT jsonb_object_agg(
+                    'new:' || (i ->> 'key') || '-' || (practitioner_map ->> b.key), b.value)
+                  FROM jsonb_array_elements(document -> 'service_items') AS x(i),
+                       jsonb_each(i -> 'billing_scenarios') AS b), '{}'),
+            'resource_requirements', COALESCE((SELECT jsonb_object_agg('new:' || (i ->> 'key'), (
+                    SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                               'resource_type_id', types -> (r ->> 'resource_type'),
+                               'quantity', r -> 'quantity') ORDER BY n2), '[]')
+                      FROM jsonb_array_elements(i -> 'resource_requirements') WITH ORDINALITY AS y(r, n2)))
+                  FROM jsonb_array_elements(document -> 'service_items') AS x(i)), '{}'),
+            'follow_up_messages', COALESCE((SELECT jsonb_object_agg('new:' || (i ->> 'key'), i -> 'follow_up_messages')
+                  FROM jsonb_array_elements(document -> 'service_items') AS x(i)), '{}')))
+      INTO payload;
+
+    RETURN @extschema@.save_service_settings(target, payload);
+END
+$import$;
+COMMENT ON FUNCTION @extschema@.import_configuration(bigint, jsonb, jsonb, boolean) IS
+    'Recreates an export_configuration document in a clinic in one transaction, reusing resource types by name; refuses a non-empty clinic unless replace.';
+
 -- Grants are the DBA's: nobody but the owner may call a function until granted.
 REVOKE ALL ON FUNCTION @extschema@.bulk_load_associations(bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.service_item_associations(bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
@@ -384,6 +556,8 @@ REVOKE ALL ON FUNCTION @extschema@.bulk_save_associations(bigint, jsonb) FROM PU
 REVOKE ALL ON FUNCTION @extschema@.validate_associations(bigint, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.load_service_settings(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.save_service_settings(bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.export_configuration(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.import_configuration(bigint, jsonb, jsonb, boolean) FROM PUBLIC;
 
 -- Row-level security -----------------------------------------------------
 
