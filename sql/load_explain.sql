@@ -7,12 +7,14 @@
  * (FORMAT JSON) under plan_cache_mode = force_generic_plan (the plan the
  * extension keeps using after its first calls) and force_custom_plan (its
  * first five calls), with a large and a small id list for the "some"
- * variants.  Two checks: no sequential scan (every statement), and, for each
- * "all" and "some" statement, a plain ordered index scan: no Sort (nor
- * Incremental Sort) node and no Hash Join, so the rows stream out of the
- * index already in the order load.c merges them in.  The output shows
- * booleans and the tables scanned, not plans, so it is stable; when a check
- * fails, the diff shows the plan nodes that broke it.
+ * variants.  Two checks: no sequential scan (every statement, both plan
+ * modes), and, in the generic plan the extension forces, each "all"
+ * statement is a plain ordered index scan (no Sort, Incremental Sort or
+ * Hash Join), so the rows stream out of the index already in the order
+ * load.c merges them in; "some" statements may sort the named items'
+ * rows.  The output shows booleans and the tables scanned, not plans, so it
+ * is stable; when a check fails, the diff shows the plan nodes that broke
+ * it.
  *
  * The statement texts are copies of src/plans.c; a guard compares them with
  * the file (read with pg_read_file, so a superuser runs this test), so the
@@ -245,24 +247,29 @@ SELECT s.name, m.mode, CASE WHEN s.nargs = 2 THEN i.ids END AS ids,
  GROUP BY s.name, s.ord, m.mode, m.o, i.ids, i.o
  ORDER BY s.ord, m.o, i.o;
 
--- Each "all" and "some" statement is a plain ordered index scan: its plan
--- has no Sort or Incremental Sort node (the index gives the rows in ORDER BY
--- order) and no Hash Join.  "reads" names the tables read, or, when the
+-- The extension prepares every statement with CURSOR_OPT_GENERIC_PLAN, so
+-- the generic plan is the one it runs.  Each "all" statement is a plain
+-- ordered index scan: no Sort or Incremental Sort node (the index gives the
+-- rows in ORDER BY order) and no Hash Join.  A "some" statement matches the
+-- id list on the index's second column, which PostgreSQL 15 cannot return
+-- in index order, so it may sort (the few rows of the named items); it
+-- must not hash join either.  "reads" names the tables read, or, when the
 -- check fails, every node of the plan, parents first.
-SELECT s.name, m.mode, CASE WHEN s.nargs = 2 THEN i.ids END AS ids,
-       CASE WHEN pg_catalog.bool_and(x.node NOT IN ('Sort', 'Incremental Sort', 'Hash Join'))
+SELECT s.name, CASE WHEN s.nargs = 2 THEN i.ids END AS ids,
+       CASE WHEN pg_catalog.bool_and(x.node NOT IN ('Sort', 'Incremental Sort', 'Hash Join')
+                                     OR (s.name ~ '_SOME$' AND x.node <> 'Hash Join'))
             THEN pg_catalog.string_agg(DISTINCT x.relation, ', ')
             ELSE pg_catalog.string_agg(x.node || COALESCE(' (' || x.sort_key || ')', '')
                                        || COALESCE(' on ' || x.relation, '') || COALESCE(' using ' || x.index, ''),
                                        '; ' ORDER BY x.n)
        END AS reads,
-       pg_catalog.bool_and(x.node NOT IN ('Sort', 'Incremental Sort', 'Hash Join')) AS no_sort_no_hash_join
+       pg_catalog.bool_and(x.node NOT IN ('Sort', 'Incremental Sort', 'Hash Join')
+                           OR (s.name ~ '_SOME$' AND x.node <> 'Hash Join')) AS streams_in_order
   FROM load_explain.statements s,
-       (VALUES (1, 'force_generic_plan'), (2, 'force_custom_plan')) AS m(o, mode),
        (VALUES (1, 'third', :'third_ids'::bigint[]), (2, 'five', :'five_ids'::bigint[])) AS i(o, ids, list),
-       load_explain.nodes(load_explain.plan(s.sql, s.nargs, :target, i.list, m.mode)) x
+       load_explain.nodes(load_explain.plan(s.sql, s.nargs, :target, i.list, 'force_generic_plan')) x
  WHERE (s.nargs = 2 OR i.o = 1) AND s.name ~ '_(ALL|SOME)$'
- GROUP BY s.name, s.ord, m.mode, m.o, i.ids, i.o
- ORDER BY s.ord, m.o, i.o;
+ GROUP BY s.name, s.ord, i.ids, i.o
+ ORDER BY s.ord, i.o;
 
 DROP SCHEMA load_explain CASCADE;

@@ -7,8 +7,12 @@
  * parameters; every object and operator is schema-qualified, so a hostile
  * search_path cannot capture any of them.
  *
- * A statement is prepared on first use with SPI_prepare and kept with
- * SPI_keepplan, as ri_triggers.c does for foreign keys.  SPI_plan_is_valid
+ * A statement is prepared on first use and kept with SPI_keepplan, as
+ * ri_triggers.c does for foreign keys.  Plans are always generic
+ * (CURSOR_OPT_GENERIC_PLAN): the clinic id is the only value that varies
+ * and the generic plans are the ordered index scans the merge in load.c
+ * wants, while the plan cache's first five custom plans would re-plan on
+ * every call and may pick a bitmap scan and a sort instead.  SPI_plan_is_valid
  * tells us when DDL (say, a dropped index) made a kept plan stale; then it is
  * freed and prepared again.
  */
@@ -17,6 +21,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/params.h"
+#include "nodes/parsenodes.h"
 
 #include "plans.h"
 
@@ -396,7 +401,8 @@ si_plan(SiPlanId id)
 	}
 
 	stmt = &statements[id];
-	plan = SPI_prepare(stmt->sql, stmt->nargs, (Oid *) stmt->argtypes);
+	plan = SPI_prepare_cursor(stmt->sql, stmt->nargs, (Oid *) stmt->argtypes,
+							  CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "service_items: SPI_prepare failed for statement %d: %s",
 			 (int) id, SPI_result_code_string(SPI_result));
