@@ -283,3 +283,6 @@ SELECT service_items_demo.clinic_checksum(7100001) <> :'before' AS saved;
 ROLLBACK;
 SELECT * FROM save_atomicity.after(7100001, :'before', :'doc');
 SELECT count(*) AS audit_rows FROM service_items.association_audit WHERE clinic_id IN (7100001, :big);
+
+-- The generated clinic is not needed by anyone else.
+DELETE FROM service_items.clinics WHERE id = :big;

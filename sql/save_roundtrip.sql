@@ -193,6 +193,7 @@ SELECT service_items.bulk_save_associations(:gen, jsonb_build_object(
            'follow_up_messages', :'gen_payload'::jsonb -> 'follow_up_messages',
            'billing_scenarios', :'gen_payload'::jsonb -> 'billing_scenarios')) -> 'changes' AS changes;
 SELECT service_items_demo.clinic_checksum(:gen) = :'gen_before' AS checksum_unchanged;
+DELETE FROM service_items.clinics WHERE id = :gen;     -- not needed any more
 
 ---------------------------------------------------------------------------
 -- The hand-made clinic (7200001).
