@@ -176,11 +176,89 @@ SELECT '    ' || pg_temp.pretty(doc->'associations'->0, '    ') FROM loaded WHER
 SELECT format('    ... and %s more service item(s).', :n - 1) WHERE :n > 1;
 
 -- ---------------------------------------------------------------------
--- SAVE: to be added with bulk_save_associations (SPEC §5).  Planned: send
--- the loaded object of one item back with a change, in one call and one
--- transaction, and show the new version and the change counts.  Not
--- implemented yet, so nothing is shown here.
+-- SAVE: the loaded document sent back as one payload (every item, every
+-- section, with expected_versions), in one call and one transaction.
 -- ---------------------------------------------------------------------
+CREATE TEMP TABLE payload AS
+WITH items AS (SELECT e FROM loaded, json_array_elements(doc->'associations') e)
+SELECT jsonb_build_object(
+         'practitioner_assignments', coalesce((SELECT jsonb_object_agg(e->>'service_item_id', e->'practitioner_assignments') FROM items), '{}'),
+         'billing_scenarios', coalesce((SELECT jsonb_object_agg((e->>'service_item_id') || '-' || s.key, s.value)
+                                          FROM items, json_each(e->'billing_scenarios') s), '{}'),
+         'resource_requirements', coalesce((SELECT jsonb_object_agg(e->>'service_item_id', e->'resource_requirements') FROM items), '{}'),
+         'follow_up_messages', coalesce((SELECT jsonb_object_agg(e->>'service_item_id', e->'follow_up_messages') FROM items), '{}'),
+         'expected_versions', coalesce((SELECT jsonb_object_agg(e->>'service_item_id', e->'version') FROM items), '{}')) AS p;
+
+-- time_saves(payload, n): median of n saves of a payload that changes
+-- nothing (so every call does the same work and writes no row).
+CREATE FUNCTION pg_temp.time_saves(c bigint, p jsonb, n integer, OUT median_ms double precision)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+    ms double precision[] := '{}';
+BEGIN
+    FOR i IN 1 .. n LOOP
+        t0 := clock_timestamp();
+        PERFORM service_items.bulk_save_associations(c, p);
+        ms := ms || 1000 * extract(epoch FROM clock_timestamp() - t0)::double precision;
+    END LOOP;
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) INTO median_ms FROM unnest(ms) AS x;
+END
+$$;
+
+-- timed_save(payload): one save and its server time (the commit that
+-- follows, with its WAL flush, is the transaction's, not the call's).
+CREATE FUNCTION pg_temp.timed_save(c bigint, p jsonb, OUT ms numeric, OUT saved jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    saved := service_items.bulk_save_associations(c, p)::jsonb;
+    ms := round((1000 * extract(epoch FROM clock_timestamp() - t0))::numeric, 2);
+END
+$$;
+
+SELECT round(median_ms::numeric, 2) AS unchanged_ms FROM pg_temp.time_saves(:clinic, (SELECT p FROM payload), 20) \gset
+SELECT (SELECT count(*) FROM service_items.association_audit WHERE clinic_id = :clinic) AS audits_after_unchanged \gset
+
+-- One edit: the first item's first scenario gets a new name and amount,
+-- and its follow-ups swap their display order.
+SELECT e->>'service_item_id' AS edit_item
+  FROM loaded, json_array_elements(doc->'associations') e
+ WHERE json_array_length(e->'practitioner_assignments') > 0
+   AND (SELECT count(*) FROM json_each(e->'billing_scenarios')) > 0
+ LIMIT 1 \gset
+SELECT (SELECT min(s.key) FROM loaded, json_array_elements(doc->'associations') e, json_each(e->'billing_scenarios') s
+         WHERE e->>'service_item_id' = :'edit_item') AS edit_pair \gset
+CREATE TEMP TABLE edited AS
+SELECT jsonb_set(jsonb_set(p,
+           ARRAY['billing_scenarios', :'edit_item' || '-' || :'edit_pair', '0', 'name'], '"Standard Rate 2027"'),
+           ARRAY['billing_scenarios', :'edit_item' || '-' || :'edit_pair', '0', 'amount'], '1234.5') AS p
+  FROM payload;
+SELECT ms AS first_edit_ms, saved FROM pg_temp.timed_save(:clinic, (SELECT p FROM edited)) \gset
+-- The same edit again with another amount, now that this connection has
+-- prepared the write statements (and with the version the first save left).
+UPDATE edited SET p = jsonb_set(jsonb_set(p,
+           ARRAY['billing_scenarios', :'edit_item' || '-' || :'edit_pair', '0', 'amount'], '1300'),
+           ARRAY['expected_versions', :'edit_item'],
+           (SELECT e->'version' FROM jsonb_array_elements(:'saved'::jsonb -> 'associations') e
+             WHERE e->>'service_item_id' = :'edit_item'));
+SELECT ms AS edit_ms, saved FROM pg_temp.timed_save(:clinic, (SELECT p FROM edited)) \gset
+
+\echo
+\echo '== one save, one call, one transaction'
+SELECT format('    SELECT service_items.bulk_save_associations(%s, payload);   -- payload: %s items, %s bytes',
+              :clinic, (SELECT count(*) FROM payload, jsonb_object_keys(p->'practitioner_assignments')),
+              (SELECT octet_length(p::text) FROM payload));
+SELECT format('Sending the loaded document back unchanged: median %s ms of 20 saves (server time of the call); no row written, %s audit rows.',
+              :'unchanged_ms', :audits_after_unchanged);
+SELECT format('Renaming one billing scenario of item %s and changing its amount: %s ms (the first write of this connection, which prepares the write statements: %s ms); billing changes: %s',
+              :'edit_item', :'edit_ms', :'first_edit_ms', (:'saved'::jsonb -> 'changes' -> 'billing_scenarios')::text);
+SELECT format('Item %s is now at version %s (it was %s: one version per save that changed it); the response carries its associations as they are now.',
+              :'edit_item',
+              (SELECT e->'version' FROM jsonb_array_elements(:'saved'::jsonb -> 'associations') e
+                WHERE e->>'service_item_id' = :'edit_item'),
+              (SELECT p->'expected_versions'->>:'edit_item' FROM payload));
 SQL
 
 echo "== throwaway cluster (pg_virtualenv)"
