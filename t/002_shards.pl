@@ -376,6 +376,69 @@ diag(sprintf('  through the proxy:   median %.3f ms (p90 %.3f ms); the proxy add
 diag("  (pgbench -n -c 1 -t $per_round -l -f load.sql, $rounds alternating rounds per side;"
 	  . " load.sql: SELECT service_items.bulk_load_associations($latency_clinic);)");
 
+# Adding shards: double the partition count.  Step 1, the new partitions
+# point at the old databases (p4 = p0's, ...): PL/Proxy routes hash & 7, and
+# a clinic of partition i (hash & 3 = i) now goes to i or i + 4, the same
+# database.  Nothing moves; every load is as before.
+my $loads_sql = "SELECT c, service_items.bulk_load_associations(c) FROM generate_series(1, $n_clinics) c";
+my $loads_before = rows($proxy, $loads_sql);
+my $add = join(', ', map {
+	sprintf("ADD p%d 'host=%s port=%d dbname=postgres'", $_ + $n_shards, $shards[$_]->host, $shards[$_]->port) }
+	0 .. $n_shards - 1);
+$proxy->safe_psql('postgres', "ALTER SERVER service_items_cluster OPTIONS ($add)");
+is_deeply(rows($proxy, $loads_sql), $loads_before, '8 partitions over the 4 shards: every clinic loads as before');
+
+# Step 2, split shard 0: a copy of it (here a cold file copy; in production
+# a streaming replica promoted during a short write pause) becomes shard 4,
+# identity sequences there move to a range of their own, p4 points at it,
+# and each of the two deletes the clinics that now belong to the other.
+my @to_new = grep { $owner{$_} == 0 }
+  split / /, $proxy->safe_psql('postgres',
+	"SELECT string_agg(c::text, ' ') FROM generate_series(1, $n_clinics) c WHERE service_items_proxy.clinic_partition(c, 8) = 4");
+my %moving = map { $_ => 1 } @to_new;
+my @stay = grep { !$moving{$_} } @{ $on_shard[0] };
+cmp_ok(scalar @to_new, '>', 0, "clinics @to_new of shard 0 go to partition 4");
+$shards[0]->stop;
+$shards[0]->backup_fs_cold('split');
+my $shard4 = PostgreSQL::Test::Cluster->new('shard4');
+$shard4->init_from_backup($shards[0], 'split');
+$shards[0]->start;
+$shard4->start;
+$shard4->safe_psql('postgres', q{
+	DO $$
+	DECLARE s regclass;
+	BEGIN
+	    FOR s IN SELECT c.oid FROM pg_class c
+	              WHERE c.relnamespace = 'service_items'::regnamespace AND c.relkind = 'S'
+	                AND c.relname <> 'clinics_id_seq'
+	    LOOP
+	        EXECUTE format('ALTER SEQUENCE %s RESTART WITH %s', s, 4000000001);
+	    END LOOP;
+	END $$;});
+$proxy->safe_psql('postgres', sprintf("ALTER SERVER service_items_cluster OPTIONS (SET p4 'host=%s port=%d dbname=postgres')",
+		$shard4->host, $shard4->port));
+$shards[0]->safe_psql('postgres', 'DELETE FROM service_items.clinics WHERE id IN (' . join(',', @to_new) . ')');
+$shard4->safe_psql('postgres', 'DELETE FROM service_items.clinics WHERE id IN (' . join(',', @stay) . ')')
+  if @stay;
+is($shard4->safe_psql('postgres', "SELECT string_agg(id::text, ' ' ORDER BY id) FROM service_items.clinics"),
+	join(' ', sort { $a <=> $b } @to_new), 'shard 4 holds the clinics of partition 4');
+is($shards[0]->safe_psql('postgres', "SELECT string_agg(id::text, ' ' ORDER BY id) FROM service_items.clinics"),
+	join(' ', sort { $a <=> $b } @stay), 'shard 0 keeps those of partition 0');
+is_deeply(rows($proxy, $loads_sql), $loads_before, 'after the split every clinic still loads as before');
+
+my ($moved) = grep { clinic_size($_) > 0 } @to_new;
+my $moved_before = $shards[0]->safe_psql('postgres', $checksums_sql);
+$payload = $shard4->safe_psql('postgres', qq{
+	SELECT jsonb_build_object('follow_up_messages', jsonb_build_object(id::text, jsonb_build_array(
+	           jsonb_build_object('timing_mode', 'hours_after', 'hours_after', 1,
+	                              'message_template', 'On the new shard', 'display_order', 9))))
+	  FROM service_items.appointment_types WHERE clinic_id = $moved AND NOT is_deleted ORDER BY id LIMIT 1});
+$out = $proxy->safe_psql('postgres', "SELECT service_items.bulk_save_associations($moved, '$payload'::jsonb)");
+like($out, qr/"id":4000000\d{3},"timing_mode":"hours_after","hours_after":1,"days_after":null,"time_of_day":null,"message_template":"On the new shard"/,
+	"a save of clinic $moved goes to shard 4 and gets an id from its range");
+is($shards[0]->safe_psql('postgres', $checksums_sql), $moved_before, 'shard 0 is untouched');
+
+$shard4->stop;
 $proxy->stop;
 $_->stop for @shards;
 done_testing();
