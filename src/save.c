@@ -305,6 +305,10 @@ apply_billing(Apply *apply, int64 clinic_id)
 		int			first = item->billing.first;
 
 		CHECK_FOR_INTERRUPTS();
+		/* an empty list for a pair being unassigned: the removal clears it */
+		if (list->count == 0 &&
+			!si_assigned_after(apply->payload, state, item, list->practitioner_id))
+			continue;
 		for (int j = 0; j < list->count; j++)
 		{
 			const SiBillingEntry *e = &list->entries[j];

@@ -100,11 +100,13 @@ known_item(const SiState *state, SiErrors *errors, SiSection section,
 }
 
 /*
- * assigned_after tells whether a practitioner is assigned to an item once
+ * si_assigned_after tells whether a practitioner is assigned to an item once
  * the payload is saved: per the payload's list when it has one, else as now.
+ * An empty billing list may name a pair that will not be assigned (it only
+ * says the pair has no scenarios, which removing the practitioner ensures).
  */
-static bool
-assigned_after(const SiPayload *payload, const SiState *state,
+bool
+si_assigned_after(const SiPayload *payload, const SiState *state,
 			   const SiItem *item, int64 practitioner_id)
 {
 	for (int i = 0; i < payload->nassignments; i++)
@@ -178,8 +180,8 @@ validate_billing(const SiPayload *payload, const SiState *state,
 			si_error(errors, &place, "unknown_practitioner",
 					 "user " INT64_FORMAT " is not an active practitioner of the clinic",
 					 list->practitioner_id);
-		else if (item != NULL &&
-				 !assigned_after(payload, state, item, list->practitioner_id))
+		else if (item != NULL && list->count > 0 &&
+				 !si_assigned_after(payload, state, item, list->practitioner_id))
 			si_error(errors, &place, "not_assigned",
 					 "practitioner " INT64_FORMAT " is not assigned to service item " INT64_FORMAT,
 					 list->practitioner_id, list->item_id);

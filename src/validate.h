@@ -26,6 +26,8 @@ extern void si_state_index(SiState *state);
 extern SiItem *si_state_item(const SiState *state, int64 item_id);
 extern bool si_sorted_contains(const int64 *values, int count, int64 value);
 
+extern bool si_assigned_after(const SiPayload *payload, const SiState *state,
+							  const SiItem *item, int64 practitioner_id);
 extern void si_validate(const SiPayload *payload, const SiState *state,
 						SiErrors *errors);
 extern int	si_version_conflicts(const SiPayload *payload,
