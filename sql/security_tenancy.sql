@@ -106,7 +106,8 @@ SELECT c.id AS clinic_id, i.id AS item, p.practitioner_id AS practitioner,
        (SELECT min(f.id) FROM service_items.follow_up_messages f
          WHERE f.clinic_id = c.id AND f.appointment_type_id = i.id) AS follow_up,
        (SELECT array_agg(a.id ORDER BY a.id) FROM service_items.appointment_types a
-         WHERE a.clinic_id = c.id AND NOT a.is_deleted) AS items
+         WHERE a.clinic_id = c.id AND NOT a.is_deleted) AS items,
+       (SELECT min(g.id) FROM service_items.service_type_groups g WHERE g.clinic_id = c.id) AS grp
   FROM service_items.clinics c
  CROSS JOIN LATERAL (
         SELECT a.id FROM service_items.appointment_types a
@@ -123,7 +124,7 @@ SELECT c.id AS clinic_id, i.id AS item, p.practitioner_id AS practitioner,
          ORDER BY 1 LIMIT 1) p
  WHERE c.id IN (:A, :B);
 SELECT count(*) AS fixture_rows, bool_and(scenario IS NOT NULL AND requirement IS NOT NULL
-                                          AND follow_up IS NOT NULL) AS complete
+                                          AND follow_up IS NOT NULL AND grp IS NOT NULL) AS complete
   FROM security_tenancy.fixture;
 
 -- Counts of A's rows per table, as the DBA sees them.
@@ -209,6 +210,22 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
+-- detail_of(sql): the error a statement raises, SQLSTATE, message and
+-- detail, with every number as N ('no error' if it raises none).
+CREATE FUNCTION security_tenancy.detail_of(sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    msg text;
+    det text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+    RETURN regexp_replace(concat_ws(' | ', SQLSTATE, msg, det), '[0-9]+', 'N', 'g');
+END
+$$;
+
 -- set_claims(template): request.jwt.claims for this transaction, as
 -- PostgREST sets them; $A and $B stand for the clinic ids.
 CREATE FUNCTION security_tenancy.set_claims(template text) RETURNS text
@@ -285,11 +302,49 @@ SELECT 'unchanged'::text AS k,
           FROM security_tenancy.fixture f WHERE f.clinic_id = :A) x
 UNION ALL SELECT 'B', security_tenancy.payload('B')
 UNION ALL SELECT 'nowhere', security_tenancy.payload('nowhere');
+
+/*
+ * settings_payload(k): a save_service_settings payload for A naming (k =
+ * 'B') B's group, item and practitioner, or (k = 'nowhere') ids of no clinic.
+ */
+CREATE FUNCTION security_tenancy.settings_payload(k text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'service_type_groups', jsonb_build_array(
+            jsonb_build_object('id', x.grp, 'name', 'Taken over', 'display_order', 1)),
+        'service_items', jsonb_build_array(
+            jsonb_build_object('id', x.item, 'name', 'Taken over', 'duration_minutes', 30,
+                               'display_order', 1),
+            jsonb_build_object('key', 'new:planted', 'name', 'Planted', 'duration_minutes', 30,
+                               'display_order', 2, 'service_type_group_id', x.grp)),
+        'associations', jsonb_build_object('practitioner_assignments',
+            jsonb_build_object('new:planted', jsonb_build_array(x.practitioner))))
+      FROM (SELECT CASE WHEN k = 'B' THEN f.grp ELSE 900000007 END AS grp,
+                   CASE WHEN k = 'B' THEN f.item ELSE 900000001 END AS item,
+                   CASE WHEN k = 'B' THEN f.practitioner ELSE 900000002 END AS practitioner
+              FROM security_tenancy.fixture f
+             WHERE f.clinic_id = (SELECT max(clinic_id) FROM security_tenancy.fixture)) x
+$$;
+INSERT INTO security_tenancy.payloads
+SELECT 'settings B', security_tenancy.settings_payload('B')
+UNION ALL SELECT 'settings nowhere', security_tenancy.settings_payload('nowhere');
+
+-- A's configuration as exported by the DBA, and a map of its practitioners
+-- onto B's: what an admin of A would import into B.
+INSERT INTO security_tenancy.payloads
+SELECT 'export A', service_items.export_configuration(:A);
+INSERT INTO security_tenancy.payloads
+SELECT 'map to B', jsonb_object_agg(x.p->>'key', :B * 1000 + x.n)
+  FROM security_tenancy.payloads d, jsonb_array_elements(d.p->'practitioners') WITH ORDINALITY x(p, n)
+ WHERE d.k = 'export A';
 SELECT k, security_tenancy.leaks(p::text) AS mentions_b_data FROM security_tenancy.payloads ORDER BY k;
 
 INSERT INTO security_tenancy.calls
-SELECT n, core, label, replace(replace(replace(replace(replace(replace(sql,
+SELECT n, core, label, replace(replace(replace(replace(replace(replace(replace(replace(replace(sql,
            '$A', :'A'), '$B', :'B'),
+           '$settings_b', (SELECT quote_literal(p::text) FROM security_tenancy.payloads WHERE k = 'settings B')),
+           '$export_a', (SELECT quote_literal(p::text) FROM security_tenancy.payloads WHERE k = 'export A')),
+           '$map_b', (SELECT quote_literal(p::text) FROM security_tenancy.payloads WHERE k = 'map to B')),
            '$a_items', quote_literal(a.items::text)), '$b_items', quote_literal(b.items::text)),
            '$unchanged', (SELECT quote_literal(p::text) FROM security_tenancy.payloads WHERE k = 'unchanged')),
            '$payload_b', (SELECT quote_literal(p::text) FROM security_tenancy.payloads WHERE k = 'B'))
@@ -340,7 +395,37 @@ SELECT n, core, label, replace(replace(replace(replace(replace(replace(sql,
         (20, false, 'validate A, B''s ids in the payload: whole answer',
          'SELECT service_items.validate_associations($A, $payload_b)::text'),
         (21, false, 'save A, B''s ids in the payload',
-         'SELECT service_items.bulk_save_associations($A, $payload_b)')
+         'SELECT service_items.bulk_save_associations($A, $payload_b)'),
+        (22, false, 'save A, B''s ids in the payload: same errors as ids of no clinic',
+         $q$SELECT security_tenancy.detail_of(format('SELECT service_items.bulk_save_associations($A, %L)', $payload_b)) = security_tenancy.detail_of(format('SELECT service_items.bulk_save_associations($A, %L)', (SELECT p FROM security_tenancy.payloads WHERE k = 'nowhere')))$q$),
+        -- the settings page, export and import
+        (23, true, 'load settings A',
+         'SELECT service_items.load_service_settings($A)'),
+        (24, true, 'load settings A: revenue_share',
+         $q$SELECT count(*) FILTER (WHERE v = 'null') || ' null, ' || count(*) FILTER (WHERE v <> 'null') || ' shown'
+              FROM jsonb_path_query(service_items.load_service_settings($A)::jsonb,
+                                    'strict $.associations[*].billing_scenarios.*[*].revenue_share') v$q$),
+        (25, true, 'export A: revenue_share',
+         $q$SELECT count(*) FILTER (WHERE v = 'null') || ' null, ' || count(*) FILTER (WHERE v <> 'null') || ' shown'
+              FROM jsonb_path_query(service_items.export_configuration($A),
+                                    'strict $.service_items[*].billing_scenarios.*[*].revenue_share') v$q$),
+        (26, false, 'load settings B',
+         'SELECT service_items.load_service_settings($B)'),
+        (27, false, 'export B',
+         'SELECT service_items.export_configuration($B)'),
+        (28, false, 'save settings B',
+         'SELECT service_items.save_service_settings($B, ''{}'')'),
+        (29, false, 'save settings A, B''s group, item and practitioner in the payload',
+         'SELECT service_items.save_service_settings($A, $settings_b)'),
+        (30, false, 'save settings A, B''s ids: same errors as ids of no clinic',
+         $q$SELECT security_tenancy.detail_of(format('SELECT service_items.save_service_settings($A, %L)', $settings_b)) = security_tenancy.detail_of(format('SELECT service_items.save_service_settings($A, %L)', (SELECT p FROM security_tenancy.payloads WHERE k = 'settings nowhere')))$q$),
+        (31, false, 'import A''s export into B',
+         'SELECT service_items.import_configuration($B, $export_a, $map_b)'),
+        -- import_configuration must refuse here before it writes (and with
+        -- the same message as everything else), not leave it to the row
+        -- security of its first INSERT or to the later save's check.
+        (32, false, 'import A''s export into B, replacing',
+         'SELECT service_items.import_configuration($B, $export_a, $map_b, replace => true)')
        ) AS v(n, core, label, sql)
  WHERE a.clinic_id = :A AND b.clinic_id = :B;
 GRANT SELECT ON ALL TABLES IN SCHEMA security_tenancy TO PUBLIC;
@@ -394,10 +479,15 @@ BEGIN;
 SET LOCAL ROLE regress_trusted;
 SELECT * FROM security_tenancy.run_calls('{1, 7, 11, 12}');
 COMMIT;
+-- (Call 32, an import into B, must be refused before it writes anything:
+-- not even an identity value of B's tables may be used up.)
+SELECT last_value AS resource_types_seq FROM service_items.resource_types_id_seq \gset
 BEGIN;
-SELECT security_tenancy.set_claims('{"clinic_id": $A, "roles": ["staff"]}');
-SELECT * FROM security_tenancy.run_calls('{1, 3, 7, 11}');
+SELECT security_tenancy.set_claims('{"clinic_id": $A, "roles": ["admin"]}');
+SELECT * FROM security_tenancy.run_calls('{1, 3, 7, 11, 32}');
 COMMIT;
+SELECT last_value = :resource_types_seq AS "nothing was written, not even tried"
+  FROM service_items.resource_types_id_seq;
 SELECT * FROM security_tenancy.unchanged();
 
 ---------------------------------------------------------------------------
