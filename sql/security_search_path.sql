@@ -15,7 +15,8 @@
  * filter and with sections excluded), the validation of a valid and an
  * invalid payload, and the save -- invalid (22023), stale (PT409), unchanged,
  * and a real one that inserts, updates and deletes in every section, with the
- * audit row it writes -- give exactly the outputs and errors they give under
+ * audit row it writes -- and the settings page's load and save, the export
+ * and the import give exactly the outputs and errors they give under
  * the normal path; as the superuser and as a web role whose row-level
  * security policies are evaluated under that path; in a session whose cached
  * plans were prepared under the normal path and in a fresh session that
@@ -154,10 +155,30 @@ SELECT 'unchanged', jsonb_build_object(
        LATERAL (SELECT service_items.bulk_load_associations(:H, ARRAY[f.item])::jsonb
                        -> 'associations' -> 0 AS o) x;
 
+-- The settings page: a new group with a new item in it, assigned to p1
+-- (the listed sets replace the clinic's: the other groups and items go).
+INSERT INTO security_search_path.payloads
+SELECT 'settings', jsonb_build_object(
+    'service_type_groups', jsonb_build_array(
+        jsonb_build_object('key', 'new:g', 'name', 'New group', 'display_order', 9)),
+    'service_items', jsonb_build_array(
+        jsonb_build_object('key', 'new:i', 'name', 'New item', 'duration_minutes', 45,
+                           'display_order', 9, 'service_type_group_id', 'new:g')),
+    'associations', jsonb_build_object('practitioner_assignments',
+        jsonb_build_object('new:i', jsonb_build_array(f.p1))))
+  FROM security_search_path.fixture f;
+-- The export's practitioners mapped back onto the same clinic's.
+INSERT INTO security_search_path.payloads
+SELECT 'map', jsonb_object_agg(x.p->>'key', (SELECT m.user_id FROM service_items.clinic_members m
+                                             WHERE m.clinic_id = :H AND m.full_name = x.p->>'name'))
+  FROM jsonb_array_elements(service_items.export_configuration(:H)->'practitioners') x(p);
+
 CREATE TABLE security_search_path.cases (n int PRIMARY KEY, label text NOT NULL, sql text NOT NULL);
 INSERT INTO security_search_path.cases
-SELECT n, label, replace(replace(replace(replace(replace(replace(replace(v.sql,
+SELECT n, label, replace(replace(replace(replace(replace(replace(replace(replace(replace(v.sql,
            '$H', :'H'),
+           '$settings', (SELECT quote_literal(p::text) FROM security_search_path.payloads WHERE k = 'settings')),
+           '$map', (SELECT quote_literal(p::text) FROM security_search_path.payloads WHERE k = 'map')),
            '$items', quote_literal(f.items[1:3]::text)),
            '$write', (SELECT quote_literal(p::text) FROM security_search_path.payloads WHERE k = 'write')),
            '$invalid', (SELECT quote_literal(p::text) FROM security_search_path.payloads WHERE k = 'invalid')),
@@ -189,7 +210,12 @@ SELECT n, label, replace(replace(replace(replace(replace(replace(replace(v.sql,
      $q$SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', b.id, b.appointment_type_id, b.practitioner_id, b.name, b.amount, b.revenue_share, b.is_default, b.is_deleted), ', ' ORDER BY b.id) FROM service_items.billing_scenarios b WHERE b.clinic_id OPERATOR(pg_catalog.=) $H$q$),
     (16, 'load another clinic', 'SELECT service_items.bulk_load_associations($other)'),
     (17, 'save, null payload', 'SELECT service_items.bulk_save_associations($H, NULL)'),
-    (18, 'count the scenarios directly', 'SELECT pg_catalog.count(*) FROM service_items.billing_scenarios')
+    (18, 'count the scenarios directly', 'SELECT pg_catalog.count(*) FROM service_items.billing_scenarios'),
+    (19, 'load settings', 'SELECT service_items.load_service_settings($H)'),
+    (20, 'save settings, payload that writes', 'SELECT service_items.save_service_settings($H, $settings)'),
+    (21, 'export', 'SELECT service_items.export_configuration($H)'),
+    (22, 'import the export, replacing',
+     'SELECT service_items.import_configuration($H, service_items.export_configuration($H), $map, replace => true)')
   ) AS v(n, label, sql);
 GRANT SELECT ON ALL TABLES IN SCHEMA security_search_path TO PUBLIC;
 
