@@ -58,6 +58,7 @@ CREATE EXTENSION IF NOT EXISTS service_items;
 
 DROP SCHEMA IF EXISTS save_fuzz CASCADE;
 CREATE SCHEMA save_fuzz;
+DELETE FROM service_items.clinics WHERE name IN ('save_fuzz', 'save_fuzz other');
 
 -- The helpers are not echoed (an error in them still shows).
 \set ECHO none
@@ -1152,3 +1153,4 @@ SELECT string_agg(DISTINCT code, ' ' ORDER BY code) AS error_codes_seen
   FROM save_fuzz.log, unnest(error_codes) code;
 
 DROP SCHEMA save_fuzz CASCADE;
+DELETE FROM service_items.clinics WHERE name IN ('save_fuzz', 'save_fuzz other');
