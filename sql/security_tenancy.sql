@@ -700,6 +700,10 @@ SELECT security_tenancy.try(
        security_tenancy.try(
     'WITH d AS (DELETE FROM service_items.follow_up_messages RETURNING 1) SELECT count(*) FROM d')
     AS "delete A's follow-ups";
+-- Row security is per row: on the table itself, revenue_share is not hidden
+-- from non-admins (the functions hide it; doc/security.md says what to do).
+SELECT bool_and(revenue_share IS NOT NULL) AS "revenue_share readable on the table"
+  FROM service_items.billing_scenarios;
 COMMIT;
 RESET SESSION AUTHORIZATION;
 SELECT * FROM security_tenancy.unchanged();
