@@ -6,8 +6,12 @@
 #
 # Runs `make installcheck` (pg_regress: sql/ + expected/; then the isolation
 # specs in specs/) and `make prove` (pgTAP: test/) inside one pg_virtualenv
-# cluster with pg_stat_statements preloaded (track = all), and ends with one
-# summary line "N passed, M failed".  Exits non-zero when anything fails.
+# cluster with pg_stat_statements and service_items preloaded (track = all;
+# the call statistics in shared memory), then the per-backend fallback of the
+# statistics (sql/stats_backend*.sql, which the Makefile leaves out of the
+# main run) in a second, small cluster without service_items preloaded, and
+# ends with one summary line "N passed, M failed" over both.  Exits non-zero
+# when anything fails.
 # Works as root (CI) and as an ordinary user who may run `make install`.
 # Needs: postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
 # libtap-parser-sourcehandler-pgtap-perl make gcc (.ci/run installs them).
@@ -49,15 +53,29 @@ make -s PG_CONFIG="$PG_CONFIG" install
 rm -rf results output_iso regression.diffs regression.out
 
 log=$(mktemp -t service_items_test.XXXXXX)
-trap 'rm -f "$log"' EXIT
+log_fallback=$(mktemp -t service_items_test.XXXXXX)
+trap 'rm -f "$log" "$log_fallback"' EXIT
 
-echo "== tests in a throwaway cluster (pg_virtualenv)"
+echo "== tests in a throwaway cluster (pg_virtualenv), service_items preloaded"
 status=0
 pg_virtualenv -v 15 \
-    -o shared_preload_libraries=pg_stat_statements \
+    -o shared_preload_libraries=pg_stat_statements,service_items \
     -o pg_stat_statements.track=all \
     sh -c "make PG_CONFIG='$PG_CONFIG' installcheck && make PG_CONFIG='$PG_CONFIG' prove" 2>&1 |
     tee "$log" || status=$?
+
+# The statistics without preloading: per-backend counters.  Its results and
+# diffs go to results/no_preload/ so that they do not replace the main run's.
+fallback_tests=$(find sql -maxdepth 1 -name 'stats_backend*.sql' | sed 's|^sql/||; s|\.sql$||' | sort | tr '\n' ' ')
+fallback_status=0
+if [ -n "$fallback_tests" ]; then
+    echo
+    echo "== per-backend statistics in a second throwaway cluster, service_items not preloaded"
+    pg_virtualenv -v 15 \
+        sh -c "make PG_CONFIG='$PG_CONFIG' installcheck REGRESS='$fallback_tests' ISOLATION= EXTRA_REGRESS_OPTS=--outputdir=results/no_preload" 2>&1 |
+        tee "$log_fallback" || fallback_status=$?
+fi
+[ "$status" -ne 0 ] || status=$fallback_status
 
 # Count from what the suites printed.  pg_regress and pg_isolation_regress
 # print one "test NAME ... ok|FAILED" line per test (indented, without
@@ -65,7 +83,8 @@ pg_virtualenv -v 15 \
 # or "+++ isolation install-check" line before each suite.  pg_prove ends
 # with "All tests successful." or a "Test Summary Report" naming each failed
 # file as "test/FILE.sql (Wstat: ...".
-read -r reg_ok reg_bad iso_ok iso_bad < <(awk '
+count_suites() {
+    awk '
     /\+\+\+ regress install-check/   { suite = "reg"; next }
     /\+\+\+ isolation install-check/ { suite = "iso"; next }
     /^(psql|pg_prove) /              { suite = ""; next }
@@ -73,7 +92,14 @@ read -r reg_ok reg_bad iso_ok iso_bad < <(awk '
         ok = ($0 ~ /\.\.\. ok/ || $0 ~ /\.\.\. failed \(ignored\)/)
         n[suite, ok ? "ok" : "bad"]++
     }
-    END { printf "%d %d %d %d\n", n["reg","ok"], n["reg","bad"], n["iso","ok"], n["iso","bad"] }' "$log")
+    END { printf "%d %d %d %d\n", n["reg","ok"], n["reg","bad"], n["iso","ok"], n["iso","bad"] }' "$1"
+}
+read -r reg_ok reg_bad iso_ok iso_bad < <(count_suites "$log")
+read -r fb_ok fb_bad _ _ < <(count_suites "$log_fallback")
+fb_files=$(echo $fallback_tests | wc -w)
+if [ "$fallback_status" -ne 0 ] && [ $((fb_ok + fb_bad)) -lt "$fb_files" ]; then
+    fb_bad=$((fb_files - fb_ok))    # the second cluster failed before its tests reported
+fi
 tap_files=$(find test -maxdepth 1 -name '*.sql' | wc -l)
 tap_asserts=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' "$log" | tail -1)
 if grep -q '^All tests successful\.' "$log"; then
@@ -87,7 +113,7 @@ else
 fi
 
 if [ "$status" -ne 0 ]; then
-    for diffs in regression.diffs output_iso/regression.diffs; do
+    for diffs in regression.diffs output_iso/regression.diffs results/no_preload/regression.diffs; do
         if [ -s "$diffs" ]; then
             echo
             echo "== $diffs"
@@ -96,8 +122,8 @@ if [ "$status" -ne 0 ]; then
     done
 fi
 
-passed=$((reg_ok + iso_ok + tap_ok))
-failed=$((reg_bad + iso_bad + tap_bad))
+passed=$((reg_ok + iso_ok + tap_ok + fb_ok))
+failed=$((reg_bad + iso_bad + tap_bad + fb_bad))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     failed=1    # something failed that printed no test line (build, setup, a crash)
 fi
@@ -107,6 +133,7 @@ echo "== summary"
 tap_note=${tap_asserts:+ ($tap_asserts assertions)}
 [ "$tap_ran" = yes ] || tap_note=" (not run)"
 echo "pg_regress: $reg_ok passed, $reg_bad failed; isolation: $iso_ok passed, $iso_bad failed;" \
-     "pgTAP: $tap_ok of $tap_files files passed$tap_note"
+     "pgTAP: $tap_ok of $tap_files files passed$tap_note;" \
+     "not preloaded (pg_regress): $fb_ok passed, $fb_bad failed"
 echo "$passed passed, $failed failed"
 exit "$status"
