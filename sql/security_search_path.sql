@@ -535,5 +535,6 @@ SELECT security_search_path.hostile_calls();
 ---------------------------------------------------------------------------
 DROP SCHEMA regress_hostile CASCADE;
 DROP SCHEMA security_search_path CASCADE;
+DELETE FROM service_items.clinics WHERE id = :H;
 DROP OWNED BY regress_sp_web;
 DROP ROLE regress_sp_web;

@@ -419,13 +419,9 @@ SELECT n, core, label, replace(replace(replace(replace(replace(replace(replace(r
          'SELECT service_items.save_service_settings($A, $settings_b)'),
         (30, false, 'save settings A, B''s ids: same errors as ids of no clinic',
          $q$SELECT security_tenancy.detail_of(format('SELECT service_items.save_service_settings($A, %L)', $settings_b)) = security_tenancy.detail_of(format('SELECT service_items.save_service_settings($A, %L)', (SELECT p FROM security_tenancy.payloads WHERE k = 'settings nowhere')))$q$),
+        -- (with replace => true: sql/security_import.sql)
         (31, false, 'import A''s export into B',
-         'SELECT service_items.import_configuration($B, $export_a, $map_b)'),
-        -- import_configuration must refuse here before it writes (and with
-        -- the same message as everything else), not leave it to the row
-        -- security of its first INSERT or to the later save's check.
-        (32, false, 'import A''s export into B, replacing',
-         'SELECT service_items.import_configuration($B, $export_a, $map_b, replace => true)')
+         'SELECT service_items.import_configuration($B, $export_a, $map_b)')
        ) AS v(n, core, label, sql)
  WHERE a.clinic_id = :A AND b.clinic_id = :B;
 GRANT SELECT ON ALL TABLES IN SCHEMA security_tenancy TO PUBLIC;
@@ -479,15 +475,10 @@ BEGIN;
 SET LOCAL ROLE regress_trusted;
 SELECT * FROM security_tenancy.run_calls('{1, 7, 11, 12}');
 COMMIT;
--- (Call 32, an import into B, must be refused before it writes anything:
--- not even an identity value of B's tables may be used up.)
-SELECT last_value AS resource_types_seq FROM service_items.resource_types_id_seq \gset
 BEGIN;
 SELECT security_tenancy.set_claims('{"clinic_id": $A, "roles": ["admin"]}');
-SELECT * FROM security_tenancy.run_calls('{1, 3, 7, 11, 32}');
+SELECT * FROM security_tenancy.run_calls('{1, 3, 7, 11, 31}');
 COMMIT;
-SELECT last_value = :resource_types_seq AS "nothing was written, not even tried"
-  FROM service_items.resource_types_id_seq;
 SELECT * FROM security_tenancy.unchanged();
 
 ---------------------------------------------------------------------------
@@ -767,8 +758,9 @@ RESET SESSION AUTHORIZATION;
 SELECT a_unchanged, b_unchanged FROM security_tenancy.unchanged();
 
 ---------------------------------------------------------------------------
--- Clean up: the roles are cluster-wide.
+-- Clean up: the clinics, and the roles (they are cluster-wide).
 ---------------------------------------------------------------------------
 DROP SCHEMA security_tenancy CASCADE;
+DELETE FROM service_items.clinics WHERE id IN (:A, :B);
 DROP OWNED BY regress_web, regress_trusted, regress_authenticator;
 DROP ROLE regress_web, regress_trusted, regress_authenticator;
