@@ -6,6 +6,8 @@
 #   bash tools/tap.sh t/002_shards.pl # some of them
 #   TAP_VERBOSE=1 bash tools/tap.sh   # prove -v (every assertion printed)
 #   TAP_NO_INSTALL=1 bash tools/tap.sh  # test the installed build as it is
+#   SI_LATENCY_CALLS=400 bash tools/tap.sh t/002_shards.pl  # longer latency run
+# (SI_* and PG_TEST_* variables reach the tests.)
 #
 # The tests start their own clusters with PostgreSQL::Test::Cluster (shipped
 # with postgresql-server-dev-15).  initdb and postgres refuse to run as root,
@@ -71,7 +73,13 @@ prove_flags=()
 
 echo "== TAP tests (${tests[*]}) in $work"
 status=0
-(cd "$work" && "${as_user[@]}" env \
+# Options of the tests themselves (SI_LATENCY_CALLS, PG_TEST_NOCLEAN, ...).
+passthrough=()
+while IFS= read -r var; do
+    passthrough+=("$var=${!var}")
+done < <(compgen -e | grep -E '^(SI_|PG_TEST_)' || true)
+
+(cd "$work" && "${as_user[@]}" env "${passthrough[@]}" \
     PATH="$bindir:$PATH" \
     PERL5LIB="$perl_lib${PERL5LIB:+:$PERL5LIB}" \
     PG_REGRESS="$pg_regress" \
