@@ -493,8 +493,12 @@ BEGIN
                   DETAIL = format('Unmapped: %s.', unmapped);
     END IF;
 
-    -- The authorization, the lock and the emptiness check all come from a
-    -- first look at the target clinic's page.
+    -- Authorization first, before anything is read or written: an empty
+    -- settings save checks that the caller may change the clinic (admin
+    -- claims, or a role that bypasses row-level security), locks its live
+    -- items in id order, and writes nothing.
+    PERFORM @extschema@.save_service_settings(target, '{}'::jsonb);
+
     IF NOT replace AND EXISTS (
         SELECT FROM jsonb_array_elements(@extschema@.load_service_settings(target)::jsonb -> 'service_items')
         UNION ALL
