@@ -14,7 +14,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(repo_file si_node si_install sql_error sql_value median);
+our @EXPORT = qw(repo_file si_node si_install sql_error median);
 
 # repo_file('tools/demo_data.sql'): absolute path of a file of the tree.
 sub repo_file
@@ -51,13 +51,6 @@ sub si_node
 	$node->start;
 	si_install($node);
 	return $node;
-}
-
-# sql_value($node, $db, $sql): like safe_psql, for one value.
-sub sql_value
-{
-	my ($node, $db, $sql, %opts) = @_;
-	return $node->safe_psql($db, $sql, %opts);
 }
 
 # sql_error($node, $db, $sql): run $sql (which must fail) through psql as a

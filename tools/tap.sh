@@ -72,25 +72,28 @@ prove_flags=()
 [ -n "${TAP_VERBOSE:-}" ] && prove_flags+=(-v)
 
 echo "== TAP tests (${tests[*]}) in $work"
+log="$work/prove.log"
 status=0
-# Options of the tests themselves (SI_LATENCY_CALLS, PG_TEST_NOCLEAN, ...).
-passthrough=()
-while IFS= read -r var; do
-    passthrough+=("$var=${!var}")
-done < <(compgen -e | grep -E '^(SI_|PG_TEST_)' || true)
-
 (cd "$work" && "${as_user[@]}" env "${passthrough[@]}" \
     PATH="$bindir:$PATH" \
     PERL5LIB="$perl_lib${PERL5LIB:+:$PERL5LIB}" \
     PG_REGRESS="$pg_regress" \
     TESTDIR="$work" \
-    SERVICE_ITEMS_SRC="$work" \
-    prove "${prove_flags[@]}" "${tests[@]}") || status=$?
+    prove "${prove_flags[@]}" "${tests[@]}") 2>&1 | tee "$log" || status=$?
+
+# One summary line: prove prints "Files=N, Tests=M, ..." and, for failures,
+# a "Test Summary Report" with one "t/FILE.pl (Wstat: ...)" line per file.
+files=${#tests[@]}
+failed=$(grep -cE '^t/[^ ]+\.pl +\(Wstat' "$log" || true)
+asserts=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' "$log" | tail -1)
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    failed=$files    # prove did not get as far as a report
+fi
+echo "TAP: $((files - failed)) of $files files passed${asserts:+ ($asserts assertions)}"
 
 if [ "$status" -eq 0 ]; then
     rm -rf "$work"
-    echo "== TAP tests passed"
 else
-    echo "== TAP tests FAILED (status $status); clusters' logs kept in $work/tmp_check/log" >&2
+    echo "== TAP tests FAILED; clusters' logs kept in $work/tmp_check/log" >&2
 fi
 exit "$status"
