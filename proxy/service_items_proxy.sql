@@ -133,8 +133,10 @@ $fn$;
 /*
  * raise_unwrapped raises an error caught from a PL/Proxy call again, with
  * its SQLSTATE and with the shard's own message, detail and hint (PL/Proxy's
- * prefixes removed).  Errors raised on the proxy itself (a shard that cannot
- * be reached, say) carry no prefix and pass unchanged.
+ * prefixes removed).  Errors raised on the proxy itself carry no prefix and
+ * pass unchanged, except one: PL/Proxy reports a shard it cannot reach (or
+ * whose connection broke) as XX000 internal_error; that becomes 08006
+ * connection_failure, which says "try again later" (PostgREST: HTTP 503).
  */
 CREATE FUNCTION service_items_proxy.raise_unwrapped(
     sqlstate text, message text, detail text, hint text)
@@ -149,6 +151,10 @@ DECLARE
     d text := NULLIF(detail, '');
     h text := NULLIF(hint, '');
 BEGIN
+    IF sqlstate = 'XX000' AND m ~ '^PL/Proxy function [^(]*\(\d+\): \[[^]]*\] PQ(connectStart|connectPoll|consumeInput|sendQuery|sendQueryParams|flush): ' THEN
+        RAISE EXCEPTION USING ERRCODE = 'connection_failure', MESSAGE = m,
+            HINT = 'The shard that owns this clinic cannot be reached; try again later.';
+    END IF;
     IF pg_catalog.starts_with(d, 'Remote detail: ') THEN
         d := pg_catalog.substr(d, 16);
     END IF;

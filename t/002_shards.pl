@@ -399,6 +399,14 @@ my %moving = map { $_ => 1 } @to_new;
 my @stay = grep { !$moving{$_} } @{ $on_shard[0] };
 cmp_ok(scalar @to_new, '>', 0, "clinics @to_new of shard 0 go to partition 4");
 $shards[0]->stop;
+# While shard 0 is down, only its clinics fail, with 08006 (PL/Proxy's
+# XX000 made a connection failure: retry later, HTTP 503 under PostgREST).
+my $down = sql_error($proxy, 'postgres', "SELECT service_items.bulk_load_associations($on_shard[0][0])");
+is($down && $down->{sqlstate}, '08006', "shard 0 down: a load of its clinic $on_shard[0][0] fails with 08006")
+  or diag(explain $down);
+note("shard 0 down: $down->{sqlstate}: $down->{message}") if $down;
+is(rows($proxy, "SELECT $on_shard[1][0], service_items.bulk_load_associations($on_shard[1][0])")->{ $on_shard[1][0] },
+	$loads_before->{ $on_shard[1][0] }, 'the clinics of the other shards still load');
 $shards[0]->backup_fs_cold('split');
 my $shard4 = PostgreSQL::Test::Cluster->new('shard4');
 $shard4->init_from_backup($shards[0], 'split');
