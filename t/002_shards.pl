@@ -330,6 +330,42 @@ like($stderr, qr/permission denied for clinic $target/,
 	SELECT count(*) FROM service_items.service_item_associations($target);});
 is($ret, 0, 'a trusted role (mapped to a BYPASSRLS shard role) loads without claims') or diag($stderr);
 
+# A hostile search_path on the proxy changes nothing: look-alike functions
+# and operators in a schema searched before pg_catalog are never called.
+$proxy->safe_psql('postgres', q{
+	CREATE SCHEMA evil;
+	GRANT USAGE ON SCHEMA evil TO PUBLIC;
+	CREATE FUNCTION evil.current_setting(text, boolean) RETURNS text LANGUAGE sql
+	    AS $$ SELECT '{"clinic_id": 1, "roles": ["admin"]}' $$;
+	CREATE FUNCTION evil.hashint8(bigint) RETURNS integer LANGUAGE sql AS $$ SELECT 0 $$;
+	CREATE FUNCTION evil.coalesce_trap(integer, integer) RETURNS integer LANGUAGE sql AS $$ SELECT 0 $$;
+	CREATE OPERATOR evil.& (LEFTARG = integer, RIGHTARG = integer, FUNCTION = evil.coalesce_trap);
+	CREATE FUNCTION evil.starts_with(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT false $$;
+	CREATE FUNCTION evil.substring(text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'trapped' $$;
+	GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA evil TO PUBLIC;});
+{
+	my $hostile = "SET search_path = evil, pg_catalog, public;";
+	my $cl = claims($target, 'staff');
+	is(last_line($proxy->safe_psql('postgres', as_web($cl) . " $hostile SELECT service_items.bulk_load_associations($target)")),
+		last_line($proxy->safe_psql('postgres', as_web($cl) . " SELECT service_items.bulk_load_associations($target)")),
+		'hostile search_path on the proxy: the same load');
+	is(last_line($proxy->safe_psql('postgres',
+			"$hostile SELECT service_items_proxy.clinic_partition(c, $n_shards) FROM generate_series(1, $n_clinics) c")),
+		last_line($proxy->safe_psql('postgres',
+			"SELECT service_items_proxy.clinic_partition(c, $n_shards) FROM generate_series(1, $n_clinics) c")),
+		'hostile search_path on the proxy: the same routing');
+	my $err = sql_error($proxy, 'postgres', "SELECT service_items.bulk_save_associations($target, $invalid)",
+		setup => as_web(claims($target, 'admin')) . " $hostile");
+	my $ref = sql_error($proxy, 'postgres', "SELECT service_items.bulk_save_associations($target, $invalid)",
+		setup => as_web(claims($target, 'admin')));
+	is_deeply([ @$err{qw(sqlstate message detail hint)} ], [ @$ref{qw(sqlstate message detail hint)} ],
+		'hostile search_path on the proxy: the same error, unwrapped');
+	my $denied = sql_error($proxy, 'postgres', "SELECT service_items.bulk_load_associations(1)",
+		setup => as_web(undef) . " $hostile");
+	is($denied->{sqlstate}, '42501', 'a look-alike current_setting() does not forge claims');
+}
+$proxy->safe_psql('postgres', 'DROP SCHEMA evil CASCADE');
+
 # Latency: a load of the 50-item clinic through the proxy versus directly on
 # its shard, one client, pgbench, median of the per-call latencies.  The
 # calls alternate in rounds (direct, proxy, direct, ...) so that a change
