@@ -569,6 +569,24 @@ read_item_key(SiErrors *errors, const SiKeys *keys, const SiPlace *list,
 	return false;
 }
 
+/*
+ * item_list reads a section member that is a service item's list: its key
+ * (an item id, or a client key where allowed) and its array.  Returns the
+ * elements, or NULL when the member is null (absent) or in error.
+ */
+static JsonbValue *
+item_list(SiErrors *errors, const SiPayload *result, SiSection section,
+		  const Member *member, int64 *item_id, int *count)
+{
+	SiPlace		list = {section, member->key, -1, NULL};
+
+	if (member->value.type == jbvNull)
+		return NULL;
+	if (!read_item_key(errors, result->keys, &list, item_id))
+		return NULL;
+	return list_elements(errors, &list, &member->value, count);
+}
+
 static void
 parse_assignments(SiErrors *errors, Member *members, int count,
 				  SiPayload *result)
@@ -576,17 +594,13 @@ parse_assignments(SiErrors *errors, Member *members, int count,
 	result->assignments = palloc0(sizeof(SiAssignmentList) * Max(count, 1));
 	for (int m = 0; m < count; m++)
 	{
-		SiPlace		list = {SI_SECTION_ASSIGNMENTS, members[m].key, -1, NULL};
 		SiAssignmentList *out = &result->assignments[result->nassignments];
 		JsonbValue *elements;
 		int			n;
 		int64		item_id;
 
-		if (members[m].value.type == jbvNull)
-			continue;
-		if (!read_item_key(errors, result->keys, &list, &item_id))
-			continue;
-		elements = list_elements(errors, &list, &members[m].value, &n);
+		elements = item_list(errors, result, SI_SECTION_ASSIGNMENTS, &members[m],
+							 &item_id, &n);
 		if (elements == NULL)
 			continue;
 
@@ -801,16 +815,12 @@ parse_resources(SiErrors *errors, Member *members, int count, SiPayload *result)
 	result->resources = palloc0(sizeof(SiResourceList) * Max(count, 1));
 	for (int m = 0; m < count; m++)
 	{
-		SiPlace		list = {SI_SECTION_RESOURCES, members[m].key, -1, NULL};
 		SiResourceList *out = &result->resources[result->nresources];
 		JsonbValue *elements;
 		int			n;
 
-		if (members[m].value.type == jbvNull)
-			continue;
-		if (!read_item_key(errors, result->keys, &list, &out->item_id))
-			continue;
-		elements = list_elements(errors, &list, &members[m].value, &n);
+		elements = item_list(errors, result, SI_SECTION_RESOURCES, &members[m],
+							 &out->item_id, &n);
 		if (elements == NULL)
 			continue;
 
@@ -1005,16 +1015,12 @@ parse_follow_ups(SiErrors *errors, Member *members, int count, SiPayload *result
 	result->follow_ups = palloc0(sizeof(SiFollowUpList) * Max(count, 1));
 	for (int m = 0; m < count; m++)
 	{
-		SiPlace		list = {SI_SECTION_FOLLOW_UPS, members[m].key, -1, NULL};
 		SiFollowUpList *out = &result->follow_ups[result->nfollow_ups];
 		JsonbValue *elements;
 		int			n;
 
-		if (members[m].value.type == jbvNull)
-			continue;
-		if (!read_item_key(errors, result->keys, &list, &out->item_id))
-			continue;
-		elements = list_elements(errors, &list, &members[m].value, &n);
+		elements = item_list(errors, result, SI_SECTION_FOLLOW_UPS, &members[m],
+							 &out->item_id, &n);
 		if (elements == NULL)
 			continue;
 
