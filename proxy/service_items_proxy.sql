@@ -5,9 +5,11 @@
  *
  *     psql -v ON_ERROR_STOP=1 -d proxy_db -f proxy/service_items_proxy.sql
  *
- * It creates schema service_items with the extension's four functions, same
- * names, arguments, defaults and result types, each routing the call to the
- * shard that owns the clinic, and schema service_items_proxy with the
+ * It creates schema service_items with the extension's per-clinic functions
+ * (the associations' load, streaming load, save and validation, the whole
+ * settings page's load and save, export and import), same names, arguments,
+ * defaults and result types, each routing the call to the shard that owns
+ * the clinic, and schema service_items_proxy with the
  * plumbing.  The shards need proxy/service_items_shard.sql.  The cluster is
  * the SQL/MED server service_items_cluster, which the DBA creates (see
  * doc/scaling.md):
@@ -126,6 +128,42 @@ AS $fn$
     CLUSTER 'service_items_cluster';
     RUN ON service_items_proxy.clinic_hash(clinic_id);
     TARGET service_items_shard.validate_associations;
+$fn$;
+
+CREATE FUNCTION service_items_proxy.load_service_settings(claims text, clinic_id bigint)
+RETURNS json
+LANGUAGE plproxy VOLATILE
+AS $fn$
+    CLUSTER 'service_items_cluster';
+    RUN ON service_items_proxy.clinic_hash(clinic_id);
+    TARGET service_items_shard.load_service_settings;
+$fn$;
+
+CREATE FUNCTION service_items_proxy.save_service_settings(claims text, clinic_id bigint, payload jsonb)
+RETURNS json
+LANGUAGE plproxy VOLATILE
+AS $fn$
+    CLUSTER 'service_items_cluster';
+    RUN ON service_items_proxy.clinic_hash(clinic_id);
+    TARGET service_items_shard.save_service_settings;
+$fn$;
+
+CREATE FUNCTION service_items_proxy.export_configuration(claims text, clinic_id bigint)
+RETURNS jsonb
+LANGUAGE plproxy VOLATILE
+AS $fn$
+    CLUSTER 'service_items_cluster';
+    RUN ON service_items_proxy.clinic_hash(clinic_id);
+    TARGET service_items_shard.export_configuration;
+$fn$;
+
+CREATE FUNCTION service_items_proxy.import_configuration(claims text, clinic_id bigint, document jsonb, practitioner_map jsonb, replace boolean)
+RETURNS json
+LANGUAGE plproxy VOLATILE
+AS $fn$
+    CLUSTER 'service_items_cluster';
+    RUN ON service_items_proxy.clinic_hash(clinic_id);
+    TARGET service_items_shard.import_configuration;
 $fn$;
 
 -- Errors ------------------------------------------------------------------
@@ -261,15 +299,100 @@ $fn$;
 COMMENT ON FUNCTION service_items.validate_associations(bigint, jsonb) IS
     'service_items.validate_associations on the shard that owns the clinic (PL/Proxy).';
 
+CREATE FUNCTION service_items.load_service_settings(clinic_id bigint)
+RETURNS json
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+AS $fn$
+DECLARE
+    e_state text; e_message text; e_detail text; e_hint text;
+BEGIN
+    RETURN service_items_proxy.load_service_settings(
+        pg_catalog.current_setting('request.jwt.claims', true), $1);
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+    GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
+                            e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+    PERFORM service_items_proxy.raise_unwrapped(e_state, e_message, e_detail, e_hint);
+    RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION service_items.load_service_settings(bigint) IS
+    'service_items.load_service_settings on the shard that owns the clinic (PL/Proxy).';
+
+CREATE FUNCTION service_items.save_service_settings(clinic_id bigint, payload jsonb)
+RETURNS json
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $fn$
+DECLARE
+    e_state text; e_message text; e_detail text; e_hint text;
+BEGIN
+    RETURN service_items_proxy.save_service_settings(
+        pg_catalog.current_setting('request.jwt.claims', true), $1, $2);
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+    GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
+                            e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+    PERFORM service_items_proxy.raise_unwrapped(e_state, e_message, e_detail, e_hint);
+    RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION service_items.save_service_settings(bigint, jsonb) IS
+    'service_items.save_service_settings on the shard that owns the clinic (PL/Proxy): its own transaction there, committed when the call returns.';
+
+CREATE FUNCTION service_items.export_configuration(clinic_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+AS $fn$
+DECLARE
+    e_state text; e_message text; e_detail text; e_hint text;
+BEGIN
+    RETURN service_items_proxy.export_configuration(
+        pg_catalog.current_setting('request.jwt.claims', true), $1);
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+    GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
+                            e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+    PERFORM service_items_proxy.raise_unwrapped(e_state, e_message, e_detail, e_hint);
+    RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION service_items.export_configuration(bigint) IS
+    'service_items.export_configuration on the shard that owns the clinic (PL/Proxy).';
+
+CREATE FUNCTION service_items.import_configuration(clinic_id bigint, document jsonb, practitioner_map jsonb,
+    replace boolean DEFAULT false)
+RETURNS json
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+AS $fn$
+DECLARE
+    e_state text; e_message text; e_detail text; e_hint text;
+BEGIN
+    RETURN service_items_proxy.import_configuration(
+        pg_catalog.current_setting('request.jwt.claims', true), $1, $2, $3, $4);
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+    GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,
+                            e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+    PERFORM service_items_proxy.raise_unwrapped(e_state, e_message, e_detail, e_hint);
+    RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION service_items.import_configuration(bigint, jsonb, jsonb, boolean) IS
+    'service_items.import_configuration on the shard that owns the target clinic (PL/Proxy): the document may come from a clinic on any shard.';
+
 -- Grants are the DBA's, as in the extension: nobody but the owner may call a
 -- function until granted (see doc/scaling.md for what a caller needs).
 REVOKE ALL ON FUNCTION service_items.bulk_load_associations(bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION service_items.service_item_associations(bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION service_items.bulk_save_associations(bigint, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION service_items.validate_associations(bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items.load_service_settings(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items.save_service_settings(bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items.export_configuration(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items.import_configuration(bigint, jsonb, jsonb, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION service_items_proxy.bulk_load_associations(text, bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION service_items_proxy.service_item_associations(text, bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION service_items_proxy.bulk_save_associations(text, bigint, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION service_items_proxy.validate_associations(text, bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items_proxy.load_service_settings(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items_proxy.save_service_settings(text, bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items_proxy.export_configuration(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items_proxy.import_configuration(text, bigint, jsonb, jsonb, boolean) FROM PUBLIC;
 
 COMMIT;

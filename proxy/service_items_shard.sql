@@ -102,9 +102,64 @@ BEGIN
 END
 $fn$;
 
+-- The whole settings page, export and import.
+
+CREATE FUNCTION service_items_shard.load_service_settings(claims text, clinic_id bigint)
+RETURNS json
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+SET "request.jwt.claims" = ''
+AS $fn$
+BEGIN
+    PERFORM pg_catalog.set_config('request.jwt.claims', COALESCE(claims, ''), true);
+    RETURN service_items.load_service_settings($2);
+END
+$fn$;
+
+CREATE FUNCTION service_items_shard.save_service_settings(claims text, clinic_id bigint, payload jsonb)
+RETURNS json
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+SET "request.jwt.claims" = ''
+AS $fn$
+BEGIN
+    PERFORM pg_catalog.set_config('request.jwt.claims', COALESCE(claims, ''), true);
+    RETURN service_items.save_service_settings($2, $3);
+END
+$fn$;
+
+CREATE FUNCTION service_items_shard.export_configuration(claims text, clinic_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+SET "request.jwt.claims" = ''
+AS $fn$
+BEGIN
+    PERFORM pg_catalog.set_config('request.jwt.claims', COALESCE(claims, ''), true);
+    RETURN service_items.export_configuration($2);
+END
+$fn$;
+
+CREATE FUNCTION service_items_shard.import_configuration(
+    claims text, clinic_id bigint, document jsonb, practitioner_map jsonb, replace boolean)
+RETURNS json
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+SET "request.jwt.claims" = ''
+AS $fn$
+BEGIN
+    PERFORM pg_catalog.set_config('request.jwt.claims', COALESCE(claims, ''), true);
+    RETURN service_items.import_configuration($2, $3, $4, $5);
+END
+$fn$;
+
 REVOKE ALL ON FUNCTION service_items_shard.bulk_load_associations(text, bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION service_items_shard.service_item_associations(text, bigint, bigint[], boolean, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION service_items_shard.bulk_save_associations(text, bigint, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION service_items_shard.validate_associations(text, bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items_shard.load_service_settings(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items_shard.save_service_settings(text, bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items_shard.export_configuration(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION service_items_shard.import_configuration(text, bigint, jsonb, jsonb, boolean) FROM PUBLIC;
 
 COMMIT;

@@ -85,9 +85,11 @@ my $sig_sql = q{
 	  FROM pg_proc p
 	 WHERE p.pronamespace = 'service_items'::regnamespace
 	   AND p.proname IN ('bulk_load_associations', 'service_item_associations',
-	                     'bulk_save_associations', 'validate_associations')};
+	                     'bulk_save_associations', 'validate_associations',
+	                     'load_service_settings', 'save_service_settings',
+	                     'export_configuration', 'import_configuration')};
 is($proxy->safe_psql('postgres', $sig_sql), $shards[0]->safe_psql('postgres', $sig_sql),
-	'the proxy exposes the four functions with the extension\'s signatures and volatility');
+	'the proxy exposes the eight per-clinic functions with the extension\'s signatures and volatility');
 
 # Placement: the routing function decides; each clinic is created on its
 # shard with its id.
@@ -154,6 +156,8 @@ my @load_calls = (
 	[ 'some items', 'service_items.bulk_load_associations(c, items, true, false, true)' ],
 	[ 'named arguments', 'service_items.bulk_load_associations(clinic_id => c, include_follow_up_messages => false)' ],
 	[ 'streaming twin', "(SELECT string_agg(s.service_item_id || '=' || s.associations, ';') FROM service_items.service_item_associations(c, items) s)" ],
+	[ 'settings page', 'service_items.load_service_settings(c)' ],
+	[ 'export', 'service_items.export_configuration(c)' ],
 );
 for my $call (@load_calls)
 {
@@ -264,6 +268,34 @@ is($proxy->safe_psql('postgres', "SELECT service_items.validate_associations($ta
 	'validate_associations through the proxy returns the shard\'s answer');
 is(sql_error($proxy, 'postgres', "SELECT service_items.bulk_save_associations($target, $invalid)")->{stderr} =~ /REMOTE|Remote /
 	? 'prefixed' : 'clean', 'clean', 'no PL/Proxy prefix left in what the caller sees');
+
+same_error('invalid settings payload', "SELECT service_items.save_service_settings($target, '{\"bogus\": 1, \"service_items\": [{\"key\": 7}]}')",
+	sqlstate => '22023');
+same_error('import of a non-export', "SELECT service_items.import_configuration($target, '{}', '{}')",
+	sqlstate => '22023');
+
+# A configuration copied between shards through the proxy: export from one
+# clinic, import into a clinic on another shard (mapping practitioners by
+# their keys), then the two exports agree.
+{
+	my $from = $latency_clinic;
+	my ($to) = grep { $owner{$_} != $owner{$from} && clinic_size($_) > 0 } 1 .. $n_clinics;
+	my $map = $shards[ $owner{$to} ]->safe_psql('postgres', qq{
+		SELECT jsonb_object_agg('p' || n, user_id) FROM (
+		    SELECT user_id, row_number() OVER (ORDER BY user_id) AS n
+		      FROM service_items.clinic_members
+		     WHERE clinic_id = $to AND is_active AND 'practitioner' = ANY (roles)) m});
+	my ($ret, $out, $err) = $proxy->psql('postgres', qq{
+		SELECT service_items.import_configuration($to, service_items.export_configuration($from), '$map', replace => true) IS NOT NULL});
+	is($ret, 0, "import_configuration through the proxy: clinic $from (shard $owner{$from}) into clinic $to (shard $owner{$to})")
+	  or diag($err);
+	my $export_sql = "SELECT service_items.export_configuration(%d) - 'clinic' - 'practitioners'";
+	is($proxy->safe_psql('postgres', sprintf($export_sql, $to)), $proxy->safe_psql('postgres', sprintf($export_sql, $from)),
+		'the two clinics now export the same configuration');
+	is($proxy->safe_psql('postgres', "SELECT service_items.load_service_settings($to)"),
+		$shards[ $owner{$to} ]->safe_psql('postgres', "SELECT service_items.load_service_settings($to)"),
+		'and the copy loads through the proxy as on its shard');
+}
 
 # Tenant rules for a web role calling the proxy: the claims travel with the
 # call and the shard decides, exactly as for a direct call (the shard role
