@@ -39,3 +39,9 @@ prove:
 	psql -X -q -v ON_ERROR_STOP=1 -d $(PROVE_DB) -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION service_items' -f tools/demo_data.sql
 	pg_prove $(PROVE_ARGS) -d $(PROVE_DB) --ext .sql test/
 	psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS $(PROVE_DB)'
+
+# The multi-node tests (t/: replica, PL/Proxy shards, dump/restore, crash),
+# run as the postgres user on a copy of the tree; see tools/tap.sh.
+.PHONY: tap
+tap:
+	bash tools/tap.sh

@@ -28,7 +28,8 @@ PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 # where non-ASCII names count bytes, not characters.  C.UTF-8 is always there.
 export LC_ALL=C.UTF-8 LANG=C.UTF-8
 packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
-          libtap-parser-sourcehandler-pgtap-perl libipc-run-perl make gcc)
+          libtap-parser-sourcehandler-pgtap-perl libipc-run-perl postgresql-15-plproxy
+          make gcc)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -37,6 +37,8 @@ if [ -x "$PG_CONFIG" ]; then
         missing+=("the pgtap extension (Debian package postgresql-15-pgtap)")
     [ -f "$("$PG_CONFIG" --pkglibdir)/pg_stat_statements.so" ] ||
         missing+=("pg_stat_statements (Debian package postgresql-15)")
+    [ -f "$("$PG_CONFIG" --sharedir)/extension/plproxy.control" ] ||
+        missing+=("PL/Proxy (Debian package postgresql-15-plproxy)")
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "tools/test.sh: missing:" >&2
@@ -54,7 +56,8 @@ rm -rf results output_iso regression.diffs regression.out
 
 log=$(mktemp -t service_items_test.XXXXXX)
 log_fallback=$(mktemp -t service_items_test.XXXXXX)
-trap 'rm -f "$log" "$log_fallback"' EXIT
+log_multi=$(mktemp -t service_items_test.XXXXXX)
+trap 'rm -f "$log" "$log_fallback" "$log_multi"' EXIT
 
 echo "== tests in a throwaway cluster (pg_virtualenv), service_items preloaded"
 status=0
@@ -71,11 +74,25 @@ fallback_status=0
 if [ -n "$fallback_tests" ]; then
     echo
     echo "== per-backend statistics in a second throwaway cluster, service_items not preloaded"
+    mkdir -p results/no_preload
     pg_virtualenv -v 15 \
         sh -c "make PG_CONFIG='$PG_CONFIG' installcheck REGRESS='$fallback_tests' ISOLATION= EXTRA_REGRESS_OPTS=--outputdir=results/no_preload" 2>&1 |
         tee "$log_fallback" || fallback_status=$?
 fi
 [ "$status" -ne 0 ] || status=$fallback_status
+
+# The multi-node tests (t/: streaming replica, PL/Proxy shards, dump and
+# restore, crash) start clusters of their own, as the postgres user; the
+# extension is already installed above.
+echo
+echo "== multi-node TAP tests (t/: replica, PL/Proxy shards, dump/restore, crash)"
+multi_status=0
+TAP_NO_INSTALL=1 bash tools/tap.sh 2>&1 | tee "$log_multi" || multi_status=$?
+read -r mn_ok mn_all < <(sed -nE 's/^TAP: ([0-9]+) of ([0-9]+) files passed.*/\1 \2/p' "$log_multi" | tail -1; echo)
+mn_all=${mn_all:-$(find t -maxdepth 1 -name '*.pl' | wc -l)}
+mn_ok=${mn_ok:-0}
+mn_asserts=$(sed -nE 's/^TAP: [0-9]+ of [0-9]+ files passed \(([0-9]+) assertions\).*/\1/p' "$log_multi" | tail -1)
+[ "$status" -ne 0 ] || status=$multi_status
 
 # Count from what the suites printed.  pg_regress and pg_isolation_regress
 # print one "test NAME ... ok|FAILED" line per test (indented, without
@@ -122,8 +139,8 @@ if [ "$status" -ne 0 ]; then
     done
 fi
 
-passed=$((reg_ok + iso_ok + tap_ok + fb_ok))
-failed=$((reg_bad + iso_bad + tap_bad + fb_bad))
+passed=$((reg_ok + iso_ok + tap_ok + fb_ok + mn_ok))
+failed=$((reg_bad + iso_bad + tap_bad + fb_bad + mn_all - mn_ok))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     failed=1    # something failed that printed no test line (build, setup, a crash)
 fi
@@ -134,6 +151,7 @@ tap_note=${tap_asserts:+ ($tap_asserts assertions)}
 [ "$tap_ran" = yes ] || tap_note=" (not run)"
 echo "pg_regress: $reg_ok passed, $reg_bad failed; isolation: $iso_ok passed, $iso_bad failed;" \
      "pgTAP: $tap_ok of $tap_files files passed$tap_note;" \
-     "not preloaded (pg_regress): $fb_ok passed, $fb_bad failed"
+     "not preloaded (pg_regress): $fb_ok passed, $fb_bad failed;" \
+     "multi-node TAP: $mn_ok of $mn_all files passed${mn_asserts:+ ($mn_asserts assertions)}"
 echo "$passed passed, $failed failed"
 exit "$status"
