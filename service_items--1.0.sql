@@ -484,9 +484,29 @@ BEGIN
         RAISE EXCEPTION 'practitioner_map must be a JSON object of practitioner keys to user ids'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT string_agg(p ->> 'key', ', ' ORDER BY p ->> 'key') INTO unmapped
-      FROM jsonb_array_elements(document -> 'practitioners') AS p
-     WHERE jsonb_typeof(practitioner_map -> (p ->> 'key')) IS DISTINCT FROM 'number';
+    IF jsonb_typeof(document -> 'resource_types') IS DISTINCT FROM 'array'
+       OR EXISTS (SELECT FROM jsonb_array_elements(document -> 'resource_types') AS t(name)
+                   WHERE jsonb_typeof(t.name) IS DISTINCT FROM 'string' OR t.name #>> '{}' = '') THEN
+        RAISE EXCEPTION 'document has an invalid resource_types list'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'resource_types must be an array of non-empty names.';
+    END IF;
+    -- every practitioner key the items use, listed or not, must be mapped
+    SELECT string_agg(DISTINCT k, ', ' ORDER BY k) INTO unmapped
+      FROM (SELECT p ->> 'key'
+              FROM jsonb_array_elements(document -> 'practitioners') AS p
+            UNION ALL
+            SELECT u.key
+              FROM jsonb_array_elements(document -> 'service_items') AS i,
+                   LATERAL (SELECT jsonb_array_elements_text(
+                                       CASE WHEN jsonb_typeof(i -> 'practitioners') = 'array'
+                                            THEN i -> 'practitioners' ELSE '[]' END)
+                            UNION ALL
+                            SELECT jsonb_object_keys(
+                                       CASE WHEN jsonb_typeof(i -> 'billing_scenarios') = 'object'
+                                            THEN i -> 'billing_scenarios' ELSE '{}' END)) AS u(key)
+           ) AS used(k)
+     WHERE k IS NULL OR jsonb_typeof(practitioner_map -> k) IS DISTINCT FROM 'number';
     IF unmapped IS NOT NULL THEN
         RAISE EXCEPTION 'practitioner_map does not map every practitioner of the document'
             USING ERRCODE = 'invalid_parameter_value',

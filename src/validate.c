@@ -182,9 +182,16 @@ validate_billing(const SiPayload *payload, const SiState *state,
 					 list->practitioner_id);
 		else if (item != NULL && list->count > 0 &&
 				 !si_assigned_after(payload, state, item, list->practitioner_id))
-			si_error(errors, &place, "not_assigned",
-					 "practitioner " INT64_FORMAT " is not assigned to service item " INT64_FORMAT,
-					 list->practitioner_id, list->item_id);
+		{
+			if (list->item_id > 0)
+				si_error(errors, &place, "not_assigned",
+						 "practitioner " INT64_FORMAT " is not assigned to service item " INT64_FORMAT,
+						 list->practitioner_id, list->item_id);
+			else				/* a new item, named by its client key */
+				si_error(errors, &place, "not_assigned",
+						 "practitioner " INT64_FORMAT " is not assigned to the new service item of \"%s\"",
+						 list->practitioner_id, list->key);
+		}
 
 		for (int j = 0; j < list->count; j++)
 		{
@@ -291,8 +298,21 @@ si_validate(const SiPayload *payload, const SiState *state, SiErrors *errors)
 	validate_resources(payload, state, errors);
 	validate_follow_ups(payload, state, errors);
 	for (int i = 0; i < payload->nversions; i++)
-		known_item(state, errors, SI_SECTION_VERSIONS, payload->versions[i].key,
-				   payload->versions[i].item_id);
+	{
+		const SiVersion *v = &payload->versions[i];
+
+		if (v->item_id < 0)
+		{
+			/* a new item (a client key): it has no version to expect yet */
+			SiPlace		place = {SI_SECTION_VERSIONS, v->key, -1, NULL};
+
+			si_error(errors, &place, "unknown_service_item",
+					 "\"%s\" is a new service item: expected_versions names existing ones",
+					 v->key);
+			continue;
+		}
+		known_item(state, errors, SI_SECTION_VERSIONS, v->key, v->item_id);
+	}
 }
 
 /*
@@ -315,8 +335,8 @@ si_version_conflicts(const SiPayload *payload, const SiState *state,
 		const SiVersion *v = &payload->versions[i];
 		SiItem	   *item = si_state_item(state, v->item_id);
 
-		if (item == NULL || item->version == v->expected)
-			continue;
+		if (v->item_id < 0 || item == NULL || item->version == v->expected)
+			continue;			/* new or unknown items are si_validate's */
 		if (json != NULL)
 			appendStringInfo(json,
 							 "%s{\"service_item_id\": " INT64_FORMAT
