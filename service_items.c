@@ -301,10 +301,18 @@ save(FunctionCallInfo fcinfo, SiCall *call)
 	memset(&changes, 0, sizeof(changes));
 	si_apply(clinic_id, &payload, &state, &changes);
 
-	/* the response: the named items as they are now, and the counts */
-	request = state.request;
-	request.read_only = false;
-	si_load_associations(&request, &saved);
+	/*
+	 * The response: the named items as they are now, and the counts.  When
+	 * nothing changed, the state read under the lock is what they are now.
+	 */
+	if (changes.nchanged_items == 0)
+		saved = state.current;
+	else
+	{
+		request = state.request;
+		request.read_only = false;
+		si_load_associations(&request, &saved);
+	}
 
 	MemoryContextSwitchTo(caller);
 	initStringInfo(&out);

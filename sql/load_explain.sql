@@ -8,13 +8,11 @@
  * extension keeps using after its first calls) and force_custom_plan (its
  * first five calls), with a large and a small id list for the "some"
  * variants.  Two checks: no sequential scan (every statement, both plan
- * modes), and, in the generic plan the extension forces, each "all"
- * statement is a plain ordered index scan (no Sort, Incremental Sort or
- * Hash Join), so the rows stream out of the index already in the order
- * load.c merges them in; "some" statements may sort the named items'
- * rows.  The output shows booleans and the tables scanned, not plans, so it
- * is stable; when a check fails, the diff shows the plan nodes that broke
- * it.
+ * modes), and, in the generic plan the extension forces, no statement
+ * sorts (load.c orders the sections' rows itself; only the items come in
+ * ORDER BY order, and a "some" list of items may be sorted) or hash joins.
+ * The output shows booleans and the tables scanned, not plans, so it is
+ * stable; when a check fails, the diff shows the plan nodes that broke it.
  *
  * The statement texts are copies of src/plans.c; a guard compares them with
  * the file (read with pg_read_file, so a superuser runs this test), so the
@@ -58,27 +56,23 @@ INSERT INTO load_explain.statements (name, ord, nargs, sql) VALUES
 ('SI_PLAN_ASSIGNMENTS_ALL', 4, 1,
  'SELECT p.appointment_type_id, p.practitioner_id'
  '  FROM service_items.practitioner_appointment_types p'
- ' WHERE p.clinic_id OPERATOR(pg_catalog.=) $1'
- ' ORDER BY p.appointment_type_id, p.practitioner_id'),
+ ' WHERE p.clinic_id OPERATOR(pg_catalog.=) $1'),
 ('SI_PLAN_ASSIGNMENTS_SOME', 5, 2,
  'SELECT p.appointment_type_id, p.practitioner_id'
  '  FROM service_items.practitioner_appointment_types p'
  ' WHERE p.clinic_id OPERATOR(pg_catalog.=) $1'
- '   AND p.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
- ' ORDER BY p.appointment_type_id, p.practitioner_id'),
+ '   AND p.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'),
 ('SI_PLAN_BILLING_ALL', 6, 1,
  'SELECT b.appointment_type_id, b.practitioner_id, b.id,'
  '       b.is_default, b.amount, b.revenue_share, b.name'
  '  FROM service_items.billing_scenarios b'
- ' WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted'
- ' ORDER BY b.appointment_type_id, b.practitioner_id, b.id'),
+ ' WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted'),
 ('SI_PLAN_BILLING_SOME', 7, 2,
  'SELECT b.appointment_type_id, b.practitioner_id, b.id,'
  '       b.is_default, b.amount, b.revenue_share, b.name'
  '  FROM service_items.billing_scenarios b'
  ' WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted'
- '   AND b.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
- ' ORDER BY b.appointment_type_id, b.practitioner_id, b.id'),
+ '   AND b.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'),
 ('SI_PLAN_RESOURCE_TYPES', 8, 1,
  'SELECT t.id, t.name FROM service_items.resource_types t'
  ' WHERE t.clinic_id OPERATOR(pg_catalog.=) $1'
@@ -86,29 +80,25 @@ INSERT INTO load_explain.statements (name, ord, nargs, sql) VALUES
 ('SI_PLAN_RESOURCES_ALL', 9, 1,
  'SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity'
  '  FROM service_items.appointment_resource_requirements r'
- ' WHERE r.clinic_id OPERATOR(pg_catalog.=) $1'
- ' ORDER BY r.appointment_type_id, r.id'),
+ ' WHERE r.clinic_id OPERATOR(pg_catalog.=) $1'),
 ('SI_PLAN_RESOURCES_SOME', 10, 2,
  'SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity'
  '  FROM service_items.appointment_resource_requirements r'
  ' WHERE r.clinic_id OPERATOR(pg_catalog.=) $1'
- '   AND r.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
- ' ORDER BY r.appointment_type_id, r.id'),
+ '   AND r.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'),
 ('SI_PLAN_FOLLOW_UPS_ALL', 11, 1,
  'SELECT f.appointment_type_id, f.id, f.display_order, f.is_enabled,'
  '       f.timing_mode OPERATOR(pg_catalog.=) ''specific_time'','
  '       f.hours_after, f.days_after, f.time_of_day, f.message_template'
  '  FROM service_items.follow_up_messages f'
- ' WHERE f.clinic_id OPERATOR(pg_catalog.=) $1'
- ' ORDER BY f.appointment_type_id, f.display_order'),
+ ' WHERE f.clinic_id OPERATOR(pg_catalog.=) $1'),
 ('SI_PLAN_FOLLOW_UPS_SOME', 12, 2,
  'SELECT f.appointment_type_id, f.id, f.display_order, f.is_enabled,'
  '       f.timing_mode OPERATOR(pg_catalog.=) ''specific_time'','
  '       f.hours_after, f.days_after, f.time_of_day, f.message_template'
  '  FROM service_items.follow_up_messages f'
  ' WHERE f.clinic_id OPERATOR(pg_catalog.=) $1'
- '   AND f.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)'
- ' ORDER BY f.appointment_type_id, f.display_order');
+ '   AND f.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)');
 
 -- The guard: each copy equals, up to whitespace, the C string literals of
 -- its entry in src/plans.c (with string macros such as LIVE_PRACTITIONER
@@ -248,13 +238,12 @@ SELECT s.name, m.mode, CASE WHEN s.nargs = 2 THEN i.ids END AS ids,
  ORDER BY s.ord, m.o, i.o;
 
 -- The extension prepares every statement with CURSOR_OPT_GENERIC_PLAN, so
--- the generic plan is the one it runs.  Each "all" statement is a plain
--- ordered index scan: no Sort or Incremental Sort node (the index gives the
--- rows in ORDER BY order) and no Hash Join.  A "some" statement matches the
--- id list on the index's second column, which PostgreSQL 15 cannot return
--- in index order, so it may sort (the few rows of the named items); it
--- must not hash join either.  "reads" names the tables read, or, when the
--- check fails, every node of the plan, parents first.
+-- the generic plan is the one it runs.  load.c groups and orders the
+-- sections' rows itself, so no "all" statement may sort (no Sort or
+-- Incremental Sort node) or hash join: each streams its rows straight out
+-- of the index.  A "some" statement of the items (the document's order)
+-- may sort the named items; none may hash join.  "reads" names the tables
+-- read, or, when the check fails, every node of the plan, parents first.
 SELECT s.name, CASE WHEN s.nargs = 2 THEN i.ids END AS ids,
        CASE WHEN pg_catalog.bool_and(x.node NOT IN ('Sort', 'Incremental Sort', 'Hash Join')
                                      OR (s.name ~ '_SOME$' AND x.node <> 'Hash Join'))

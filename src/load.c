@@ -5,11 +5,14 @@
  * One query per table, whatever the number of items: the live items in
  * display order, the clinic's active practitioners, then the assignments,
  * billing scenarios, resource types, resource requirements and follow-up
- * messages of the clinic (or of the requested items), each ordered by
- * service item.  Rows go straight from the executor
- * to a DestReceiver here (no SPI tuple table is built) and are merged by
- * item in one pass, against the items sorted by id.  Nothing here writes or
- * knows about JSON; json_out.c turns the result into text.
+ * messages of the clinic (or of the requested items).  Rows go straight
+ * from the executor to a DestReceiver here (no SPI tuple table is built).
+ * The section queries have no ORDER BY: each row finds its item by binary
+ * search over the items sorted by id, and once a section is read its rows
+ * are grouped by item (a counting sort) and ordered within each item in C.
+ * So no plan needs a Sort node, and the planner is free to read each table
+ * the cheapest way.  Nothing here writes or knows about JSON; json_out.c
+ * turns the result into text.
  */
 #include "postgres.h"
 
@@ -25,16 +28,16 @@
 
 /*
  * A DestReceiver that hands each row of one load query to a handler, which
- * appends it to the result.  The cursor walks the items sorted by id while
- * the rows come in ascending appointment_type_id order.
+ * appends it to the result and notes which item it belongs to.
  */
 typedef struct LoadReceiver
 {
 	DestReceiver pub;
 	SiAssociations *result;
 	int		   *by_id;			/* item indexes in ascending id order */
-	int			next;			/* first by_id position not yet passed */
 	int			capacity;		/* of the section array being filled */
+	int		   *row_items;		/* item index of each row of the section */
+	int			row_capacity;
 	void		(*handle) (struct LoadReceiver *self, Datum *values, bool *nulls);
 } LoadReceiver;
 
@@ -49,33 +52,131 @@ compare_item_ids(const void *a, const void *b, void *arg)
 }
 
 /*
- * find_item returns the item a row of appointment_type_id belongs to, or NULL
- * when that item was not loaded (deleted, or not requested).
+ * item_index returns the index of the loaded item a row of
+ * appointment_type_id belongs to, or -1 when that item was not loaded
+ * (deleted, or not requested).
  */
-static SiItem *
-find_item(LoadReceiver *self, int64 appointment_type_id)
+static int
+item_index(LoadReceiver *self, int64 appointment_type_id)
 {
-	SiAssociations *result = self->result;
+	const SiItem *items = self->result->items;
+	int			lo = 0;
+	int			hi = self->result->nitems - 1;
 
-	while (self->next < result->nitems &&
-		   result->items[self->by_id[self->next]].id < appointment_type_id)
-		self->next++;
-	if (self->next < result->nitems &&
-		result->items[self->by_id[self->next]].id == appointment_type_id)
-		return &result->items[self->by_id[self->next]];
-	return NULL;
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int64		id = items[self->by_id[mid]].id;
+
+		if (id == appointment_type_id)
+			return self->by_id[mid];
+		if (id < appointment_type_id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* note_row records that row pos of the section belongs to item index. */
+static void
+note_row(LoadReceiver *self, int pos, int index)
+{
+	if (pos >= self->row_capacity)
+	{
+		self->row_capacity = Max(self->row_capacity * 2, 64);
+		self->row_items = repalloc_huge(self->row_items,
+										(Size) self->row_capacity * sizeof(int));
+	}
+	self->row_items[pos] = index;
 }
 
 /*
- * range_add appends position pos to an item's run of a section.  The rows of
- * one item arrive together, so the run stays contiguous.
+ * group_by_item reorders a section's rows (count of them, size bytes each)
+ * so that each item's rows are contiguous, sets each item's range (the
+ * SiRange at range_offset in SiItem), sorts each item's rows with compare,
+ * and returns the new array.
  */
-static inline void
-range_add(SiRange *range, int pos)
+static void *
+group_by_item(LoadReceiver *self, void *rows, int count, size_t size,
+			  size_t range_offset, int (*compare) (const void *, const void *))
 {
-	if (range->count == 0)
-		range->first = pos;
-	range->count++;
+	SiAssociations *result = self->result;
+	int			nitems = result->nitems;
+	int		   *start = palloc0(sizeof(int) * (nitems + 1));
+	char	   *grouped = palloc_extended(Max(size * count, size), MCXT_ALLOC_HUGE);
+
+	for (int i = 0; i < count; i++)
+		start[self->row_items[i] + 1]++;
+	for (int k = 0; k < nitems; k++)
+	{
+		SiRange    *range = (SiRange *) ((char *) &result->items[k] + range_offset);
+
+		start[k + 1] += start[k];
+		range->first = start[k];
+		range->count = 0;
+	}
+	for (int i = 0; i < count; i++)
+	{
+		SiRange    *range = (SiRange *) ((char *) &result->items[self->row_items[i]] +
+										 range_offset);
+
+		memcpy(grouped + (size_t) (range->first + range->count++) * size,
+			   (char *) rows + (size_t) i * size, size);
+	}
+	for (int k = 0; k < nitems; k++)
+	{
+		SiRange    *range = (SiRange *) ((char *) &result->items[k] + range_offset);
+
+		CHECK_FOR_INTERRUPTS();
+		if (range->count > 1)
+			qsort(grouped + (size_t) range->first * size, range->count, size, compare);
+	}
+	pfree(start);
+	pfree(rows);
+	return grouped;
+}
+
+/* The orders within an item: SPEC §4. */
+
+static int
+compare_assignments(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+compare_billing(const void *a, const void *b)
+{
+	const SiBilling *x = (const SiBilling *) a;
+	const SiBilling *y = (const SiBilling *) b;
+
+	if (x->practitioner_id != y->practitioner_id)
+		return (x->practitioner_id > y->practitioner_id) ? 1 : -1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int
+compare_resources(const void *a, const void *b)
+{
+	const SiResource *x = (const SiResource *) a;
+	const SiResource *y = (const SiResource *) b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int
+compare_follow_ups(const void *a, const void *b)
+{
+	const SiFollowUp *x = (const SiFollowUp *) a;
+	const SiFollowUp *y = (const SiFollowUp *) b;
+
+	if (x->display_order != y->display_order)
+		return (x->display_order > y->display_order) ? 1 : -1;
+	return (x->id > y->id) - (x->id < y->id);
 }
 
 /*
@@ -290,16 +391,16 @@ static void
 assignment_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
 	SiAssociations *result = self->result;
-	SiItem	   *item = find_item(self, DatumGetInt64(values[0]));
+	int			index = item_index(self, DatumGetInt64(values[0]));
 
-	if (item == NULL ||
+	if (index < 0 ||
 		sorted_find(result->practitioners, result->npractitioners,
 					DatumGetInt64(values[1])) < 0)
 		return;
 	result->assignments = make_room(self, result->assignments,
 									result->nassignments, sizeof(int64));
 	result->assignments[result->nassignments] = DatumGetInt64(values[1]);
-	range_add(&item->assignments, result->nassignments++);
+	note_row(self, result->nassignments++, index);
 }
 
 /*
@@ -319,11 +420,11 @@ static void
 billing_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
 	SiAssociations *result = self->result;
-	SiItem	   *item = find_item(self, DatumGetInt64(values[0]));
+	int			index = item_index(self, DatumGetInt64(values[0]));
 	int64		practitioner_id = DatumGetInt64(values[1]);
 	SiBilling  *b;
 
-	if (item == NULL || !is_assigned(result, item, practitioner_id))
+	if (index < 0 || !is_assigned(result, &result->items[index], practitioner_id))
 		return;
 	result->billing = make_room(self, result->billing, result->nbilling,
 								sizeof(SiBilling));
@@ -334,7 +435,7 @@ billing_row(LoadReceiver *self, Datum *values, bool *nulls)
 	b->amount_cents = numeric_to_cents(values[4]);
 	b->share_cents = numeric_to_cents(values[5]);
 	b->name = store_text(result, values[6]);
-	range_add(&item->billing, result->nbilling++);
+	note_row(self, result->nbilling++, index);
 }
 
 static void
@@ -360,12 +461,12 @@ static void
 resource_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
 	SiAssociations *result = self->result;
-	SiItem	   *item = find_item(self, DatumGetInt64(values[0]));
+	int			index = item_index(self, DatumGetInt64(values[0]));
 	int64		type_id = DatumGetInt64(values[2]);
 	int			type;
 	SiResource *r;
 
-	if (item == NULL)
+	if (index < 0)
 		return;
 	type = sorted_find(result->resource_type_ids, result->nresource_types, type_id);
 	if (type < 0)
@@ -377,17 +478,17 @@ resource_row(LoadReceiver *self, Datum *values, bool *nulls)
 	r->resource_type_id = type_id;
 	r->quantity = DatumGetInt32(values[3]);
 	r->type_name = result->resource_type_names[type];
-	range_add(&item->resources, result->nresources++);
+	note_row(self, result->nresources++, index);
 }
 
 static void
 follow_up_row(LoadReceiver *self, Datum *values, bool *nulls)
 {
 	SiAssociations *result = self->result;
-	SiItem	   *item = find_item(self, DatumGetInt64(values[0]));
+	int			index = item_index(self, DatumGetInt64(values[0]));
 	SiFollowUp *f;
 
-	if (item == NULL)
+	if (index < 0)
 		return;
 	result->follow_ups = make_room(self, result->follow_ups, result->nfollow_ups,
 								   sizeof(SiFollowUp));
@@ -400,7 +501,7 @@ follow_up_row(LoadReceiver *self, Datum *values, bool *nulls)
 	f->days_after = nulls[6] ? 0 : DatumGetInt32(values[6]);
 	f->time_of_day = nulls[7] ? 0 : DatumGetTimeADT(values[7]);
 	f->message_template = store_text(result, values[8]);
-	range_add(&item->follow_ups, result->nfollow_ups++);
+	note_row(self, result->nfollow_ups++, index);
 }
 
 /* The DestReceiver callbacks. */
@@ -439,7 +540,6 @@ run_section(const SiLoadRequest *request, LoadReceiver *receiver,
 	Datum		values[2];
 
 	receiver->handle = handle;
-	receiver->next = 0;
 	receiver->capacity = 0;
 	values[0] = Int64GetDatum(request->clinic_id);
 	values[1] = PointerGetDatum(request->item_ids);
@@ -513,26 +613,42 @@ si_load_associations(const SiLoadRequest *request, SiAssociations *result)
 	qsort_arg(receiver.by_id, result->nitems, sizeof(int), compare_item_ids,
 			  result->items);
 
+	receiver.row_items = palloc(sizeof(int));
 	result->assignments = palloc(sizeof(int64));
 	run_section(request, &receiver, SI_PLAN_ASSIGNMENTS_ALL,
 				SI_PLAN_ASSIGNMENTS_SOME, assignment_row);
+	result->assignments = group_by_item(&receiver, result->assignments,
+										result->nassignments, sizeof(int64),
+										offsetof(SiItem, assignments),
+										compare_assignments);
 	if (request->billing)
 	{
 		result->billing = palloc(sizeof(SiBilling));
 		run_section(request, &receiver, SI_PLAN_BILLING_ALL,
 					SI_PLAN_BILLING_SOME, billing_row);
+		result->billing = group_by_item(&receiver, result->billing,
+										result->nbilling, sizeof(SiBilling),
+										offsetof(SiItem, billing), compare_billing);
 	}
 	if (request->resources)
 	{
 		result->resources = palloc(sizeof(SiResource));
 		run_section(request, &receiver, SI_PLAN_RESOURCES_ALL,
 					SI_PLAN_RESOURCES_SOME, resource_row);
+		result->resources = group_by_item(&receiver, result->resources,
+										  result->nresources, sizeof(SiResource),
+										  offsetof(SiItem, resources),
+										  compare_resources);
 	}
 	if (request->follow_ups)
 	{
 		result->follow_ups = palloc(sizeof(SiFollowUp));
 		run_section(request, &receiver, SI_PLAN_FOLLOW_UPS_ALL,
 					SI_PLAN_FOLLOW_UPS_SOME, follow_up_row);
+		result->follow_ups = group_by_item(&receiver, result->follow_ups,
+										   result->nfollow_ups, sizeof(SiFollowUp),
+										   offsetof(SiItem, follow_ups),
+										   compare_follow_ups);
 	}
 	result->total_rows = result->nitems + result->nassignments +
 		result->nbilling + result->nresources + result->nfollow_ups;

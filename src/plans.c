@@ -33,13 +33,13 @@ typedef struct SiStatement
 } SiStatement;
 
 /*
- * The load's queries, one per table.  Each returns the rows of one table
- * ordered by appointment_type_id first, so that load.c can merge them with
- * the items in one pass, and each is a plain ordered index scan: the small
- * lookups (active practitioners, resource type names) are separate queries
- * joined in C, which keeps hash joins and sorts out of the big ones.
- * Fixed-width columns come first and text last, so deforming stays on its
- * fast path.
+ * The load's queries, one per table.  Only the items come ordered (display
+ * order, the document's order); load.c groups the other sections' rows by
+ * item and orders them itself, so these queries need no Sort and the
+ * planner reads each table the cheapest way.  The small lookups (active
+ * practitioners, resource type names) are separate queries joined in C,
+ * which keeps joins out of the big ones.  Fixed-width columns come first
+ * and text last, so deforming stays on its fast path.
  */
 #define LIVE_PRACTITIONER \
 	" AND m.is_active" \
@@ -71,24 +71,21 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 	[SI_PLAN_ASSIGNMENTS_ALL] = {
 		"SELECT p.appointment_type_id, p.practitioner_id"
 		"  FROM service_items.practitioner_appointment_types p"
-		" WHERE p.clinic_id OPERATOR(pg_catalog.=) $1"
-		" ORDER BY p.appointment_type_id, p.practitioner_id",
+		" WHERE p.clinic_id OPERATOR(pg_catalog.=) $1",
 		1, {INT8OID}
 	},
 	[SI_PLAN_ASSIGNMENTS_SOME] = {
 		"SELECT p.appointment_type_id, p.practitioner_id"
 		"  FROM service_items.practitioner_appointment_types p"
 		" WHERE p.clinic_id OPERATOR(pg_catalog.=) $1"
-		"   AND p.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
-		" ORDER BY p.appointment_type_id, p.practitioner_id",
+		"   AND p.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)",
 		2, {INT8OID, INT8ARRAYOID}
 	},
 	[SI_PLAN_BILLING_ALL] = {
 		"SELECT b.appointment_type_id, b.practitioner_id, b.id,"
 		"       b.is_default, b.amount, b.revenue_share, b.name"
 		"  FROM service_items.billing_scenarios b"
-		" WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted"
-		" ORDER BY b.appointment_type_id, b.practitioner_id, b.id",
+		" WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted",
 		1, {INT8OID}
 	},
 	[SI_PLAN_BILLING_SOME] = {
@@ -96,8 +93,7 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 		"       b.is_default, b.amount, b.revenue_share, b.name"
 		"  FROM service_items.billing_scenarios b"
 		" WHERE b.clinic_id OPERATOR(pg_catalog.=) $1 AND NOT b.is_deleted"
-		"   AND b.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
-		" ORDER BY b.appointment_type_id, b.practitioner_id, b.id",
+		"   AND b.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)",
 		2, {INT8OID, INT8ARRAYOID}
 	},
 	/* resource type names are joined in C: the clinic has few types */
@@ -110,16 +106,14 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 	[SI_PLAN_RESOURCES_ALL] = {
 		"SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity"
 		"  FROM service_items.appointment_resource_requirements r"
-		" WHERE r.clinic_id OPERATOR(pg_catalog.=) $1"
-		" ORDER BY r.appointment_type_id, r.id",
+		" WHERE r.clinic_id OPERATOR(pg_catalog.=) $1",
 		1, {INT8OID}
 	},
 	[SI_PLAN_RESOURCES_SOME] = {
 		"SELECT r.appointment_type_id, r.id, r.resource_type_id, r.quantity"
 		"  FROM service_items.appointment_resource_requirements r"
 		" WHERE r.clinic_id OPERATOR(pg_catalog.=) $1"
-		"   AND r.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
-		" ORDER BY r.appointment_type_id, r.id",
+		"   AND r.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)",
 		2, {INT8OID, INT8ARRAYOID}
 	},
 	[SI_PLAN_FOLLOW_UPS_ALL] = {
@@ -127,8 +121,7 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 		"       f.timing_mode OPERATOR(pg_catalog.=) 'specific_time',"
 		"       f.hours_after, f.days_after, f.time_of_day, f.message_template"
 		"  FROM service_items.follow_up_messages f"
-		" WHERE f.clinic_id OPERATOR(pg_catalog.=) $1"
-		" ORDER BY f.appointment_type_id, f.display_order",
+		" WHERE f.clinic_id OPERATOR(pg_catalog.=) $1",
 		1, {INT8OID}
 	},
 	[SI_PLAN_FOLLOW_UPS_SOME] = {
@@ -137,8 +130,7 @@ static const SiStatement statements[SI_NUM_PLANS] = {
 		"       f.hours_after, f.days_after, f.time_of_day, f.message_template"
 		"  FROM service_items.follow_up_messages f"
 		" WHERE f.clinic_id OPERATOR(pg_catalog.=) $1"
-		"   AND f.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)"
-		" ORDER BY f.appointment_type_id, f.display_order",
+		"   AND f.appointment_type_id OPERATOR(pg_catalog.=) ANY ($2)",
 		2, {INT8OID, INT8ARRAYOID}
 	},
 
