@@ -387,14 +387,28 @@ group_kept(const SiSettingsPayload *payload, int64 id)
 	return false;
 }
 
-/* item_listed tells whether a live item is in the payload's items list. */
-static bool
-item_listed(const SiSettingsPayload *payload, int64 id)
+static int
+compare_int64(const void *a, const void *b)
 {
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* listed_items returns the ids of the payload's items list, sorted. */
+static int64 *
+listed_items(const SiSettingsPayload *payload, int *count)
+{
+	int64	   *ids = palloc(sizeof(int64) * Max(payload->nitems, 1));
+	int			n = 0;
+
 	for (int i = 0; i < payload->nitems; i++)
-		if (payload->items[i].has_id && payload->items[i].id == id)
-			return true;
-	return false;
+		if (payload->items[i].has_id)
+			ids[n++] = payload->items[i].id;
+	qsort(ids, n, sizeof(int64), compare_int64);
+	*count = n;
+	return ids;
 }
 
 /*
@@ -410,11 +424,14 @@ si_settings_state(const SiSettingsPayload *payload, SiState *state)
 	int			kept = 0;
 	int			added = payload->item_keys.count;
 	SiItem	   *items = palloc0(sizeof(SiItem) * Max(current->nitems + added, 1));
+	int			nlisted;
+	int64	   *listed = listed_items(payload, &nlisted);
 
 	state->dropped_items = palloc(sizeof(int64) * Max(current->nitems, 1));
 	for (int i = 0; i < current->nitems; i++)
 	{
-		if (!payload->has_items || item_listed(payload, current->items[i].id))
+		if (!payload->has_items ||
+			si_sorted_contains(listed, nlisted, current->items[i].id))
 			items[kept++] = current->items[i];
 		else
 			state->dropped_items[state->ndropped++] = current->items[i].id;
@@ -459,12 +476,9 @@ si_validate_settings(const SiSettingsPayload *payload, const SiState *state,
 	{
 		const SiItemEntry *item = &payload->items[i];
 		SiPlace		place = {SI_SECTION_ITEMS, NULL, i, "id"};
-		bool		found = false;
 
 		CHECK_FOR_INTERRUPTS();
-		for (int k = 0; item->has_id && k < current->nitems && !found; k++)
-			found = current->items[k].id == item->id;
-		if (item->has_id && !found)
+		if (item->has_id && si_state_item(state, item->id) == NULL)
 			si_error(errors, &place, "unknown_id",
 					 "service item " INT64_FORMAT " does not exist", item->id);
 
