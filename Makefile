@@ -10,7 +10,8 @@ OBJS = \
 	src/validate.o \
 	src/save.o \
 	src/authz.o \
-	src/stats.o
+	src/stats.o \
+	src/numeric.o
 
 EXTENSION = service_items
 DATA = service_items--1.0.sql

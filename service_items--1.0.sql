@@ -662,20 +662,25 @@ REVOKE ALL ON FUNCTION @extschema@.stats_reset() FROM PUBLIC;
 
 /*
  * The pool figures of the design document as the server sees them.  Other
- * users' sessions show their state only to superusers and members of
- * pg_read_all_stats (pg_monitor): grant that to the monitoring role.
+ * users' sessions show their state (and type) only to superusers and
+ * members of pg_read_all_stats (pg_monitor): grant that to the monitoring
+ * role, or the counts by state cover only its own sessions.
  */
 CREATE VIEW @extschema@.connection_metrics AS
     WITH settings AS (
         SELECT pg_catalog.current_setting('max_connections')::integer AS max_connections,
                pg_catalog.current_setting('superuser_reserved_connections')::integer AS reserved
     ), sessions AS (
-        SELECT a.datname, a.state, a.wait_event_type
+        -- Without pg_read_all_stats, other roles' sessions show no
+        -- backend_type (nor state): they are counted as connections, with
+        -- their state unknown.
+        SELECT a.pid, a.datname, a.state, a.wait_event_type
           FROM pg_catalog.pg_stat_activity a
          WHERE a.backend_type OPERATOR(pg_catalog.=) 'client backend'
+            OR (a.backend_type IS NULL AND a.usesysid IS NOT NULL)
     )
     SELECT pg_catalog.current_database() AS database,
-           pg_catalog.count(*) FILTER (WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) AS connections,
+           pg_catalog.count(s.pid) FILTER (WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) AS connections,
            pg_catalog.count(*) FILTER (WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
                                       AND s.state OPERATOR(pg_catalog.=) 'active') AS active,
            pg_catalog.count(*) FILTER (WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
@@ -684,10 +689,10 @@ CREATE VIEW @extschema@.connection_metrics AS
                                       AND s.state OPERATOR(pg_catalog.~~) 'idle in transaction%') AS idle_in_transaction,
            pg_catalog.count(*) FILTER (WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
                                       AND s.wait_event_type OPERATOR(pg_catalog.=) 'Lock') AS waiting_on_lock,
-           pg_catalog.count(*) AS cluster_connections,
+           pg_catalog.count(s.pid) AS cluster_connections,
            st.max_connections,
            st.reserved AS superuser_reserved_connections,
-           pg_catalog.round(100.0 OPERATOR(pg_catalog.*) pg_catalog.count(*)
+           pg_catalog.round(100.0 OPERATOR(pg_catalog.*) pg_catalog.count(s.pid)
                             OPERATOR(pg_catalog./) (st.max_connections OPERATOR(pg_catalog.-) st.reserved), 1)
                AS utilisation_pct
       FROM settings st

@@ -262,6 +262,7 @@ check_payload(int64 clinic_id, Jsonb *json, bool lock, SiPayload *payload,
 			  SiState *state, SiErrors *errors)
 {
 	memset(errors, 0, sizeof(*errors));
+	memset(state, 0, sizeof(*state));
 	si_parse_payload(&json->root, NULL, payload, errors);
 	if (refused_whole(errors))
 		return;

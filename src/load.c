@@ -24,6 +24,7 @@
 #include "utils/fmgrprotos.h"
 
 #include "load.h"
+#include "numeric.h"
 #include "plans.h"
 
 /*
@@ -222,77 +223,16 @@ numeric_slow_cents(Datum value)
 	return DatumGetInt64(DirectFunctionCall1(numeric_int8, cents));
 }
 
-/*
- * numeric_to_cents converts a numeric(10,2) amount to whole cents.
- *
- * Multiplying by 100 and casting to bigint in the query cost more than all
- * the rest of the billing section, so this reads the digits of PostgreSQL's
- * on-disk numeric format directly: a 16-bit header (short form: sign,
- * display scale and a 6-bit weight; long form: sign and scale, then a 16-bit
- * weight) followed by base-10000 digits, the first of weight "weight".  That
- * format is fixed by pg_upgrade's promise that data files stay readable.
- * Anything this does not expect (NaN, infinities, more than two decimals, a
- * value too large for cents in 64 bits) takes numeric_slow_cents instead.
- */
+/* numeric_to_cents converts a numeric(10,2) amount to whole cents. */
 static int64
 numeric_to_cents(Datum value)
 {
-	struct varlena *raw = (struct varlena *) DatumGetPointer(value);
-	struct varlena *v = pg_detoast_datum_packed(raw);
-	const char *data = VARDATA_ANY(v);
-	int			nbytes = VARSIZE_ANY_EXHDR(v);
-	uint16		header;
-	int16		weight;
-	int			first;
-	bool		negative;
-	int64		cents = 0;
+	int64		cents;
 
-	if (v != raw || nbytes < (int) sizeof(uint16))
-		return numeric_slow_cents(value);
-	memcpy(&header, data, sizeof(uint16));
-	if ((header & 0xC000) == 0xC000)
-		return numeric_slow_cents(value);	/* NaN or infinity */
-	if (header & 0x8000)
-	{
-		/* short form: sign 0x2000, weight sign 0x0040, weight 0x003F */
-		negative = (header & 0x2000) != 0;
-		weight = (int16) (header & 0x003F);
-		if (header & 0x0040)
-			weight = (int16) (weight | ~0x003F);
-		first = sizeof(uint16);
-	}
-	else
-	{
-		/* long form: sign 0x4000, then the weight as its own int16 */
-		if (nbytes < (int) (2 * sizeof(uint16)))
-			return numeric_slow_cents(value);
-		negative = (header & 0x4000) != 0;
-		memcpy(&weight, data + sizeof(uint16), sizeof(int16));
-		first = 2 * sizeof(uint16);
-	}
-
-	for (int i = 0; first + i * (int) sizeof(int16) < nbytes; i++)
-	{
-		int16		digit;
-		int			exponent = weight - i;
-
-		memcpy(&digit, data + first + i * sizeof(int16), sizeof(int16));
-		if (exponent > 3 || digit < 0 || digit > 9999)
-			return numeric_slow_cents(value);
-		if (exponent >= 0)
-		{
-			int64		scale = 100;
-
-			for (int e = 0; e < exponent; e++)
-				scale *= 10000;
-			cents += digit * scale;
-		}
-		else if (exponent == -1 && digit % 100 == 0)
-			cents += digit / 100;
-		else if (digit != 0)
-			return numeric_slow_cents(value);
-	}
-	return negative ? -cents : cents;
+	/* not DatumGetNumeric: that would copy every short-header value */
+	if (si_numeric_scaled((Numeric) DatumGetPointer(value), 2, &cents))
+		return cents;
+	return numeric_slow_cents(value);
 }
 
 /* Row handlers: one per query, each appending one row to the result. */

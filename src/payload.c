@@ -19,6 +19,7 @@
 #include "utils/json.h"
 #include "utils/numeric.h"
 
+#include "numeric.h"
 #include "payload.h"
 
 const char *const si_section_names[SI_NUM_PLACES] = {
@@ -310,6 +311,8 @@ read_int(SiErrors *errors, const SiPlace *place, const char *what,
 		return false;
 	}
 	n = v->val.numeric;
+	if (si_numeric_scaled(n, 0, out) && *out >= min && *out <= max)
+		return true;			/* the common case, without numeric calls */
 	d = NumericGetDatum(n);
 	if (numeric_is_nan(n) || numeric_is_inf(n) ||
 		DatumGetInt32(DirectFunctionCall1(numeric_min_scale, d)) > 0)
@@ -349,6 +352,8 @@ read_cents(SiErrors *errors, const SiPlace *place, const char *what,
 		return false;
 	}
 	n = v->val.numeric;
+	if (si_numeric_scaled(n, 2, out) && *out >= 0 && *out <= MAX_AMOUNT_CENTS)
+		return true;			/* the common case, without numeric calls */
 	if (numeric_is_nan(n) || numeric_is_inf(n) ||
 		DatumGetInt32(DirectFunctionCall1(numeric_min_scale,
 										  NumericGetDatum(n))) > 2)
