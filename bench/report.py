@@ -112,7 +112,7 @@ w(f"N+1 at 10,000 items: pgbench needs time quadratic in a script's length to pa
   f"Calibration on the 1,000-item page: psql {ms(med('load_psql', 1000, 'n1'))} ms, pgbench "
   f"{ms(med('load', 1000, 'n1'))} ms.")
 w("")
-w("The floor runs the loader's five SELECTs (src/plans.c) and converts every value to text, "
+w("The floor reads the same rows with five set-oriented SELECTs (each with the ORDER BY a loader needs) and converts every value to text, "
   "building nothing, and returns one number: its client-side figure has no document to "
   "send, so the fair comparison with the floor is server time, below.")
 w("")
@@ -129,9 +129,9 @@ for n in sizes:
       f"{1000 * c / n:.1f} | {ms(med('server_rpc', n, 'c'))} |")
 w("")
 w("Last column, a what-if: the C load in a backend with `SET random_page_cost = 1.1` (the "
-  "usual setting when the data is in memory or on SSD; the default is 4).  The planner then "
-  "reads each table through the index whose order is the query's ORDER BY, instead of a "
-  "bitmap heap scan followed by a Sort.")
+  "usual setting when the data is in memory or on SSD; the default is 4).  It changes how "
+  "the planner reads each table (index scans rather than bitmap heap scans); the loader "
+  "needs no particular plan, since it orders the rows itself.")
 w("")
 w(f"`sql_load` is a LANGUAGE sql function, so PostgreSQL plans its statement at every call: "
   f"{float(facts.get('sql_load_planning_ms_1000', 'nan')):.2f} ms of planning at 1,000 items "
