@@ -8,20 +8,18 @@
  * search_path cannot capture any of them.
  *
  * A statement is prepared on first use and kept with SPI_keepplan, as
- * ri_triggers.c does for foreign keys.  Plans are always generic
- * (CURSOR_OPT_GENERIC_PLAN): the clinic id is the only value that varies
- * and the generic plans are the ordered index scans the merge in load.c
- * wants, while the plan cache's first five custom plans would re-plan on
- * every call and may pick a bitmap scan and a sort instead.  SPI_plan_is_valid
- * tells us when DDL (say, a dropped index) made a kept plan stale; then it is
- * freed and prepared again.
+ * ri_triggers.c does for foreign keys.  The plan cache then chooses between
+ * a generic plan and custom ones as usual: the clinic id is the value that
+ * varies, and in a database where clinics differ much in size a custom plan
+ * (an index scan for a small clinic, a sequential scan for one that fills
+ * most of a table) beats one plan for all.  No statement needs a particular
+ * plan shape: load.c orders the rows itself.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/params.h"
-#include "nodes/parsenodes.h"
 
 #include "plans.h"
 
@@ -393,8 +391,7 @@ si_plan(SiPlanId id)
 	}
 
 	stmt = &statements[id];
-	plan = SPI_prepare_cursor(stmt->sql, stmt->nargs, (Oid *) stmt->argtypes,
-							  CURSOR_OPT_GENERIC_PLAN);
+	plan = SPI_prepare(stmt->sql, stmt->nargs, (Oid *) stmt->argtypes);
 	if (plan == NULL)
 		elog(ERROR, "service_items: SPI_prepare failed for statement %d: %s",
 			 (int) id, SPI_result_code_string(SPI_result));
