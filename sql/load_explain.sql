@@ -8,10 +8,10 @@
  * extension keeps using after its first calls) and force_custom_plan (its
  * first five calls), with a large and a small id list for the "some"
  * variants.  Two checks: no sequential scan (every statement, both plan
- * modes), and, in the generic plan (the one the plan cache settles on when
- * clinics are alike), no statement sorts (load.c orders the sections' rows
- * itself; only the items come in ORDER BY order, and a "some" list of items
- * may be sorted) or hash joins.
+ * modes), and, in the generic plan (the one the extension forces), no
+ * statement sorts (load.c orders the sections' rows itself; only the items
+ * come in ORDER BY order, and a "some" list of items may be sorted) or hash
+ * joins.
  * The output shows booleans and the tables scanned, not plans, so it is
  * stable; when a check fails, the diff shows the plan nodes that broke it.
  *
@@ -238,8 +238,8 @@ SELECT s.name, m.mode, CASE WHEN s.nargs = 2 THEN i.ids END AS ids,
  GROUP BY s.name, s.ord, m.mode, m.o, i.ids, i.o
  ORDER BY s.ord, m.o, i.o;
 
--- The generic plan: the one the plan cache keeps using when clinics are
--- alike, as here.  load.c groups and orders the sections' rows itself, so
+-- The generic plan: the one the extension forces (CURSOR_OPT_GENERIC_PLAN).
+-- load.c groups and orders the sections' rows itself, so
 -- no "all" statement may sort (no Sort or Incremental Sort node) or hash
 -- join: each streams its rows straight out of the index.  A "some" statement of the items (the document's order)
 -- may sort the named items; none may hash join.  "reads" names the tables
