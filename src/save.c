@@ -202,6 +202,30 @@ mark_changed(Apply *apply, const SiItem *item)
 }
 
 /* text_equals compares a loaded text value with a payload string. */
+/*
+ * remove_row adds one current row (by id) to a section's delete batch,
+ * counts it and marks its item changed.
+ */
+static void
+remove_row(Apply *apply, Batch *deletes, SiCounts *counts, const SiItem *item,
+		   int64 id)
+{
+	batch_set(deletes, 0, Int64GetDatum(id), false);
+	deletes->nrows++;
+	counts->deleted++;
+	mark_changed(apply, item);
+}
+
+/* run_section_batches runs a section's deletes, then updates, then inserts. */
+static void
+run_section_batches(int64 clinic_id, Batch *deletes, Batch *updates,
+					Batch *inserts)
+{
+	batch_run(deletes, clinic_id, SPI_OK_DELETE);
+	batch_run(updates, clinic_id, SPI_OK_UPDATE);
+	batch_run(inserts, clinic_id, SPI_OK_INSERT);
+}
+
 static bool
 text_equals(const SiAssociations *assoc, SiText stored, const char *value)
 {
@@ -268,11 +292,8 @@ apply_assignments(Apply *apply, int64 clinic_id)
 			mark_changed(apply, item);
 			for (int b = 0; b < item->billing.count; b++)
 			{
-				if (rows[b].practitioner_id != current[c])
-					continue;
-				batch_set(&apply->billing_soft_delete, 0, Int64GetDatum(rows[b].id), false);
-				apply->billing_soft_delete.nrows++;
-				billing->deleted++;
+				if (rows[b].practitioner_id == current[c])
+					remove_row(apply, &apply->billing_soft_delete, billing, item, rows[b].id);
 			}
 		}
 	}
@@ -356,13 +377,9 @@ apply_billing(Apply *apply, int64 clinic_id)
 		}
 		for (int k = first; k < first + item->billing.count; k++)
 		{
-			if (claimed[k] || state->current.billing[k].practitioner_id != list->practitioner_id)
-				continue;
-			batch_set(&apply->billing_soft_delete, 0,
-					  Int64GetDatum(state->current.billing[k].id), false);
-			apply->billing_soft_delete.nrows++;
-			counts->deleted++;
-			mark_changed(apply, item);
+			if (!claimed[k] && state->current.billing[k].practitioner_id == list->practitioner_id)
+				remove_row(apply, &apply->billing_soft_delete, counts, item,
+						   state->current.billing[k].id);
 		}
 	}
 	batch_run(&apply->billing_soft_delete, clinic_id, SPI_OK_UPDATE);
@@ -448,18 +465,10 @@ apply_resources(Apply *apply, int64 clinic_id)
 			mark_changed(apply, item);
 		}
 		for (int k = first; k < last; k++)
-		{
-			if (claimed[k])
-				continue;
-			batch_set(&deletes, 0, Int64GetDatum(state->current.resources[k].id), false);
-			deletes.nrows++;
-			counts->deleted++;
-			mark_changed(apply, item);
-		}
+			if (!claimed[k])
+				remove_row(apply, &deletes, counts, item, state->current.resources[k].id);
 	}
-	batch_run(&deletes, clinic_id, SPI_OK_DELETE);
-	batch_run(&updates, clinic_id, SPI_OK_UPDATE);
-	batch_run(&inserts, clinic_id, SPI_OK_INSERT);
+	run_section_batches(clinic_id, &deletes, &updates, &inserts);
 }
 
 static bool
@@ -543,24 +552,13 @@ apply_follow_ups(Apply *apply, int64 clinic_id)
 			mark_changed(apply, item);
 		}
 		for (int k = first; k < last; k++)
-		{
-			if (claimed[k])
-				continue;
-			batch_set(&deletes, 0, Int64GetDatum(state->current.follow_ups[k].id), false);
-			deletes.nrows++;
-			counts->deleted++;
-			mark_changed(apply, item);
-		}
+			if (!claimed[k])
+				remove_row(apply, &deletes, counts, item, state->current.follow_ups[k].id);
 	}
-	batch_run(&deletes, clinic_id, SPI_OK_DELETE);
-	batch_run(&updates, clinic_id, SPI_OK_UPDATE);
-	batch_run(&inserts, clinic_id, SPI_OK_INSERT);
+	run_section_batches(clinic_id, &deletes, &updates, &inserts);
 }
 
-/*
- * si_changes_to_json writes the per-section counts:
- * {"practitioner_assignments": {"inserted": 0, ...}, ...}.
- */
+/* counts_to_json writes "name": {"inserted": .., ...} (after a comma unless first). */
 static void
 counts_to_json(StringInfo buf, const char *name, const SiCounts *c, bool first)
 {
@@ -573,6 +571,11 @@ counts_to_json(StringInfo buf, const char *name, const SiCounts *c, bool first)
 					 c->inserted, c->updated, c->deleted, c->unchanged);
 }
 
+/*
+ * si_changes_to_json writes the per-section counts:
+ * {"practitioner_assignments": {"inserted": 0, ...}, ...}, with the groups
+ * and items first for a settings save.
+ */
 void
 si_changes_to_json(StringInfo buf, const SiChanges *changes)
 {
