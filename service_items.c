@@ -102,6 +102,37 @@ call_finish(MemoryContext caller, MemoryContext work)
 }
 
 /*
+ * result_open starts a json result in the caller's memory (the work context
+ * stays current), behind room for a varlena header, so that the finished
+ * text becomes the result without a copy.
+ */
+static void
+result_open(StringInfo out, MemoryContext caller, MemoryContext work,
+			size_t estimate)
+{
+	MemoryContextSwitchTo(caller);
+	initStringInfo(out);
+	enlargeStringInfo(out, estimate);
+	appendStringInfoSpaces(out, VARHDRSZ);
+	MemoryContextSwitchTo(work);
+}
+
+/*
+ * result_close counts a call's items and bytes, closes SPI and the work
+ * context, and returns the text result_open started as a json Datum.
+ */
+static Datum
+result_close(StringInfo out, SiCall *call, int nitems, MemoryContext caller,
+			 MemoryContext work)
+{
+	call->rows = nitems;
+	call->bytes = out->len - VARHDRSZ;
+	call_finish(caller, work);
+	SET_VARSIZE(out->data, out->len);
+	return PointerGetDatum(out->data);
+}
+
+/*
  * load_document: the body of bulk_load_associations.
  */
 static Datum
@@ -118,24 +149,10 @@ load_document(FunctionCallInfo fcinfo, SiCall *call)
 	work = call_connect();
 	si_load_associations(&request, &assoc);
 
-	/*
-	 * The document is written into the caller's memory behind room for a
-	 * varlena header, so that it becomes the json result without a copy.
-	 */
-	MemoryContextSwitchTo(caller);
-	initStringInfo(&out);
-	enlargeStringInfo(&out, si_json_estimate(&assoc));
-	appendStringInfoSpaces(&out, VARHDRSZ);
-	MemoryContextSwitchTo(work);
-
+	result_open(&out, caller, work, si_json_estimate(&assoc));
 	si_json_init(&writer, &out);
 	si_json_document(&writer, &assoc);
-
-	call->rows = assoc.nitems;
-	call->bytes = out.len - VARHDRSZ;
-	call_finish(caller, work);
-	SET_VARSIZE(out.data, out.len);
-	PG_RETURN_POINTER(out.data);
+	return result_close(&out, call, assoc.nitems, caller, work);
 }
 
 /*
@@ -315,23 +332,14 @@ save(FunctionCallInfo fcinfo, SiCall *call)
 		si_load_associations(&request, &saved);
 	}
 
-	MemoryContextSwitchTo(caller);
-	initStringInfo(&out);
-	enlargeStringInfo(&out, si_json_estimate(&saved) + 512);
-	appendStringInfoSpaces(&out, VARHDRSZ);
-	MemoryContextSwitchTo(work);
+	result_open(&out, caller, work, si_json_estimate(&saved) + 512);
 	si_json_init(&writer, &out);
 	appendStringInfoChar(&out, '{');
 	si_json_associations(&writer, &saved);
 	appendStringInfoString(&out, ",\"changes\":");
 	si_changes_to_json(&out, &changes);
 	appendStringInfoChar(&out, '}');
-
-	call->rows = saved.nitems;
-	call->bytes = out.len - VARHDRSZ;
-	call_finish(caller, work);
-	SET_VARSIZE(out.data, out.len);
-	PG_RETURN_POINTER(out.data);
+	return result_close(&out, call, saved.nitems, caller, work);
 }
 
 /*
@@ -396,19 +404,10 @@ load_settings(FunctionCallInfo fcinfo, SiCall *call)
 	work = call_connect();
 	si_load_associations(&request, &assoc);
 
-	MemoryContextSwitchTo(caller);
-	initStringInfo(&out);
-	enlargeStringInfo(&out, si_json_estimate(&assoc));
-	appendStringInfoSpaces(&out, VARHDRSZ);
-	MemoryContextSwitchTo(work);
+	result_open(&out, caller, work, si_json_estimate(&assoc));
 	si_json_init(&writer, &out);
 	si_json_settings(&writer, &assoc);
-
-	call->rows = assoc.nitems;
-	call->bytes = out.len - VARHDRSZ;
-	call_finish(caller, work);
-	SET_VARSIZE(out.data, out.len);
-	PG_RETURN_POINTER(out.data);
+	return result_close(&out, call, assoc.nitems, caller, work);
 }
 
 /* write_keys writes {"<client key>": id, ...} for the new rows of a list. */
@@ -488,11 +487,7 @@ save_settings(FunctionCallInfo fcinfo, SiCall *call)
 	/* the response: new keys' ids, the counts, and the page as it is now */
 	request = state.request;
 	si_load_associations(&request, &saved);
-	MemoryContextSwitchTo(caller);
-	initStringInfo(&out);
-	enlargeStringInfo(&out, si_json_estimate(&saved) + 1024);
-	appendStringInfoSpaces(&out, VARHDRSZ);
-	MemoryContextSwitchTo(work);
+	result_open(&out, caller, work, si_json_estimate(&saved) + 1024);
 
 	appendStringInfoString(&out, "{\"keys\":{\"service_type_groups\":");
 	keys = palloc(sizeof(char *) * Max(payload.ngroups, payload.nitems) + 1);
@@ -516,12 +511,7 @@ save_settings(FunctionCallInfo fcinfo, SiCall *call)
 	si_json_init(&writer, &out);
 	si_json_settings(&writer, &saved);
 	appendStringInfoChar(&out, '}');
-
-	call->rows = saved.nitems;
-	call->bytes = out.len - VARHDRSZ;
-	call_finish(caller, work);
-	SET_VARSIZE(out.data, out.len);
-	PG_RETURN_POINTER(out.data);
+	return result_close(&out, call, saved.nitems, caller, work);
 }
 
 /*
