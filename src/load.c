@@ -140,8 +140,9 @@ group_by_item(LoadReceiver *self, void *rows, int count, size_t size,
 
 /* The orders within an item: SPEC §4. */
 
-static int
-compare_assignments(const void *a, const void *b)
+/* si_compare_int64 orders bigints ascending (qsort). */
+int
+si_compare_int64(const void *a, const void *b)
 {
 	int64		x = *(const int64 *) a;
 	int64		y = *(const int64 *) b;
@@ -287,9 +288,9 @@ group_row(LoadReceiver *self, Datum *values, bool *nulls)
 	result->ngroups++;
 }
 
-/* sorted_find returns the position of value in a sorted array, or -1. */
-static int
-sorted_find(const int64 *values, int count, int64 value)
+/* si_sorted_find returns the position of value in a sorted array, or -1. */
+int
+si_sorted_find(const int64 *values, int count, int64 value)
 {
 	int			lo = 0;
 	int			hi = count - 1;
@@ -334,7 +335,7 @@ assignment_row(LoadReceiver *self, Datum *values, bool *nulls)
 	int			index = item_index(self, DatumGetInt64(values[0]));
 
 	if (index < 0 ||
-		sorted_find(result->practitioners, result->npractitioners,
+		si_sorted_find(result->practitioners, result->npractitioners,
 					DatumGetInt64(values[1])) < 0)
 		return;
 	result->assignments = make_room(self, result->assignments,
@@ -352,7 +353,7 @@ static bool
 is_assigned(const SiAssociations *result, const SiItem *item,
 			int64 practitioner_id)
 {
-	return sorted_find(result->assignments + item->assignments.first,
+	return si_sorted_find(result->assignments + item->assignments.first,
 					   item->assignments.count, practitioner_id) >= 0;
 }
 
@@ -408,7 +409,7 @@ resource_row(LoadReceiver *self, Datum *values, bool *nulls)
 
 	if (index < 0)
 		return;
-	type = sorted_find(result->resource_type_ids, result->nresource_types, type_id);
+	type = si_sorted_find(result->resource_type_ids, result->nresource_types, type_id);
 	if (type < 0)
 		return;					/* the foreign key makes this impossible */
 	result->resources = make_room(self, result->resources, result->nresources,
@@ -560,7 +561,7 @@ si_load_associations(const SiLoadRequest *request, SiAssociations *result)
 	result->assignments = group_by_item(&receiver, result->assignments,
 										result->nassignments, sizeof(int64),
 										offsetof(SiItem, assignments),
-										compare_assignments);
+										si_compare_int64);
 	if (request->billing)
 	{
 		result->billing = palloc(sizeof(SiBilling));

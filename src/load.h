@@ -131,6 +131,8 @@ si_text_data(const SiAssociations *assoc, SiText text)
 	return assoc->text.data + text.offset;
 }
 
+extern int	si_sorted_find(const int64 *values, int count, int64 value);
+extern int	si_compare_int64(const void *a, const void *b);
 extern void si_load_associations(const SiLoadRequest *request,
 								 SiAssociations *result);
 

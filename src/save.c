@@ -88,22 +88,13 @@ BOOLOID, INT4OID};
  * ---------------------------------------------------------------------
  */
 
-static int
-compare_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /* sorted_unique sorts values in place and drops repeats; returns the count. */
 static int
 sorted_unique(int64 *values, int count)
 {
 	int			n = 0;
 
-	qsort(values, count, sizeof(int64), compare_int64);
+	qsort(values, count, sizeof(int64), si_compare_int64);
 	for (int i = 0; i < count; i++)
 		if (n == 0 || values[n - 1] != values[i])
 			values[n++] = values[i];
@@ -265,7 +256,7 @@ apply_assignments(Apply *apply, int64 clinic_id)
 		CHECK_FOR_INTERRUPTS();
 		for (int j = 0; j < list->count; j++)
 		{
-			if (si_sorted_contains(current, ncurrent, list->practitioner_ids[j]))
+			if (si_sorted_find(current, ncurrent, list->practitioner_ids[j]) >= 0)
 			{
 				counts->unchanged++;
 				continue;
@@ -703,7 +694,7 @@ run_inserts(Batch *batch, int64 clinic_id)
 											 SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	SPI_freetuptable(SPI_tuptable);
-	qsort(ids, batch->nrows, sizeof(int64), compare_int64);
+	qsort(ids, batch->nrows, sizeof(int64), si_compare_int64);
 	return ids;
 }
 

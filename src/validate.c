@@ -58,27 +58,6 @@ si_state_item(const SiState *state, int64 item_id)
 	return NULL;
 }
 
-/* si_sorted_contains tells whether a sorted array holds a value. */
-bool
-si_sorted_contains(const int64 *values, int count, int64 value)
-{
-	int			lo = 0;
-	int			hi = count - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (values[mid] == value)
-			return true;
-		if (values[mid] < value)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return false;
-}
-
 /*
  * known_item reports unknown_service_item for a list whose key names no live
  * item of the clinic, and returns the item otherwise.
@@ -120,8 +99,8 @@ si_assigned_after(const SiPayload *payload, const SiState *state,
 				return true;
 		return false;
 	}
-	return si_sorted_contains(state->current.assignments + item->assignments.first,
-							  item->assignments.count, practitioner_id);
+	return si_sorted_find(state->current.assignments + item->assignments.first,
+							  item->assignments.count, practitioner_id) >= 0;
 }
 
 static void
@@ -138,7 +117,7 @@ validate_assignments(const SiPayload *payload, const SiState *state,
 		{
 			int64		p = list->practitioner_ids[j];
 
-			if (!si_sorted_contains(state->current.practitioners, state->current.npractitioners, p))
+			if (si_sorted_find(state->current.practitioners, state->current.npractitioners, p) < 0)
 			{
 				SiPlace		place = {SI_SECTION_ASSIGNMENTS, list->key, list->positions[j], NULL};
 
@@ -174,9 +153,9 @@ validate_billing(const SiPayload *payload, const SiState *state,
 
 		CHECK_FOR_INTERRUPTS();
 		item = known_item(state, errors, SI_SECTION_BILLING, list->key, list->item_id);
-		if (!si_sorted_contains(state->current.practitioners,
+		if (si_sorted_find(state->current.practitioners,
 								state->current.npractitioners,
-								list->practitioner_id))
+								list->practitioner_id) < 0)
 			si_error(errors, &place, "unknown_practitioner",
 					 "user " INT64_FORMAT " is not an active practitioner of the clinic",
 					 list->practitioner_id);
@@ -225,9 +204,9 @@ validate_resources(const SiPayload *payload, const SiState *state,
 			const SiResourceEntry *e = &list->entries[j];
 
 			if (e->resource_type_id != 0 &&
-				!si_sorted_contains(state->current.resource_type_ids,
+				si_sorted_find(state->current.resource_type_ids,
 									state->current.nresource_types,
-									e->resource_type_id))
+									e->resource_type_id) < 0)
 			{
 				SiPlace		place = {SI_SECTION_RESOURCES, list->key, j, "resource_type_id"};
 
@@ -387,15 +366,6 @@ group_kept(const SiSettingsPayload *payload, int64 id)
 	return false;
 }
 
-static int
-compare_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /* listed_items returns the ids of the payload's items list, sorted. */
 static int64 *
 listed_items(const SiSettingsPayload *payload, int *count)
@@ -406,7 +376,7 @@ listed_items(const SiSettingsPayload *payload, int *count)
 	for (int i = 0; i < payload->nitems; i++)
 		if (payload->items[i].has_id)
 			ids[n++] = payload->items[i].id;
-	qsort(ids, n, sizeof(int64), compare_int64);
+	qsort(ids, n, sizeof(int64), si_compare_int64);
 	*count = n;
 	return ids;
 }
@@ -431,7 +401,7 @@ si_settings_state(const SiSettingsPayload *payload, SiState *state)
 	for (int i = 0; i < current->nitems; i++)
 	{
 		if (!payload->has_items ||
-			si_sorted_contains(listed, nlisted, current->items[i].id))
+			si_sorted_find(listed, nlisted, current->items[i].id) >= 0)
 			items[kept++] = current->items[i];
 		else
 			state->dropped_items[state->ndropped++] = current->items[i].id;

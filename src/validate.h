@@ -24,7 +24,6 @@ typedef struct SiState
 
 extern void si_state_index(SiState *state);
 extern SiItem *si_state_item(const SiState *state, int64 item_id);
-extern bool si_sorted_contains(const int64 *values, int count, int64 value);
 
 extern bool si_assigned_after(const SiPayload *payload, const SiState *state,
 							  const SiItem *item, int64 practitioner_id);
